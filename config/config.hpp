@@ -1,0 +1,113 @@
+// The service configuration: every key of the contract (../shared/CONTRACT.md), read from TOML,
+// overridden by LINKSTACKED_<SECTION>_<KEY> environment variables, strictly validated.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ls::config {
+
+struct server_section {
+  std::string listen = "127.0.0.1:3000"; ///< host:port, [v6]:port; port 0 = ephemeral
+  std::string public_url = "http://localhost:3000";
+  unsigned threads = 2; ///< io threads for inbound HTTP, 1..64
+};
+
+struct storage_section {
+  std::string path = "./data";
+  uint64_t map_size = uint64_t{1} << 30; ///< bytes; grown on MDB_MAP_FULL
+};
+
+struct security_section {
+  std::string secret_key_file = "./data/secret.key";
+};
+
+struct mailchimp_section {
+  std::string mode = "sandbox"; ///< sandbox | live
+  std::string client_id = "sandbox-client";
+  std::string client_secret = "sandbox-secret";
+  std::vector<std::string> redirect_uris = {
+    "http://localhost:3000/dashboard/email-collection",
+    "http://127.0.0.1:3000/dashboard/email-collection"};
+  std::string oauth_base_url = "https://login.mailchimp.com";
+  std::string api_base_url = "https://{dc}.api.mailchimp.com/3.0";
+  unsigned max_connections = 9; ///< 1..10
+  unsigned batch_size = 500;    ///< 1..500
+  std::chrono::milliseconds request_timeout = std::chrono::seconds(120);
+  std::string sandbox_listen = "127.0.0.1:3001";
+};
+
+struct webhooks_section {
+  bool allow_private_targets = false;
+  std::chrono::milliseconds timeout = std::chrono::seconds(15);
+};
+
+struct ratelimit_section {
+  unsigned subscribe_per_ip = 30;      ///< requests per minute; 0 = off
+  unsigned subscribe_per_handle = 600; ///< requests per minute; 0 = off
+};
+
+struct admin_section {
+  std::string token; ///< empty = /admin disabled
+};
+
+struct log_section {
+  std::string level = "info"; ///< trace|debug|info|warn|error|critical|off
+  std::string format = "text"; ///< text | json
+};
+
+struct config {
+  server_section server;
+  storage_section storage;
+  security_section security;
+  mailchimp_section mailchimp;
+  webhooks_section webhooks;
+  ratelimit_section ratelimit;
+  admin_section admin;
+  log_section log;
+};
+
+/// A configuration problem: `file` (or the environment variable), `key` ("server.listen") and
+/// what is wrong. what() renders all three in one line.
+class config_error : public std::runtime_error {
+public:
+  config_error(std::string file, std::string key, std::string reason);
+  const std::string& file() const { return file_; }
+  const std::string& key() const { return key_; }
+  const std::string& reason() const { return reason_; }
+
+private:
+  std::string file_, key_, reason_;
+};
+
+using environment = std::map<std::string, std::string>;
+
+/// The process environment's LINKSTACKED_* variables.
+environment process_environment();
+
+/// Parses TOML text (`file_name` is used in errors only), applies `env` overrides, validates.
+/// Throws config_error.
+config parse(std::string_view toml_text, std::string_view file_name,
+             const environment& env = {});
+
+/// Reads and parses a file. Throws config_error (also when the file cannot be read).
+config load(const std::string& path, const environment& env = {});
+
+/// The parsed command line.
+struct command {
+  enum kind { serve, account_create, check_config } what = serve;
+  std::string config_path = "config/linkstacked.toml";
+  // account create
+  std::string email, password, handle;
+};
+
+/// Parses argv with CLI11. Prints help or errors itself; returns nullopt with `exit_code` set
+/// when the process should exit (after --help: 0, on a usage error: non-zero).
+std::optional<command> parse_command_line(int argc, char** argv, int& exit_code);
+
+} // namespace ls::config

@@ -1,0 +1,76 @@
+// Plain HTTP request/response types shared by the Beast server (http/server.cpp) and the actor
+// glue. Nothing here includes Beast or CAF, so handlers compile fast.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ls::http {
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+/// An inbound request, fully read (the body is complete and within the body limit).
+struct request {
+  std::string method;  ///< "GET", "POST", ...
+  std::string target;  ///< as sent: path plus optional "?query"
+  std::string path;    ///< target up to '?', not percent-decoded
+  std::string query;   ///< after '?', not decoded; empty when absent
+  header_list headers; ///< names lowercased, in arrival order
+  std::string body;
+  std::string remote_ip; ///< peer address, e.g. "127.0.0.1" or "::1"
+
+  /// The first header with this (lowercase) name, or nullptr.
+  const std::string* header(std::string_view lowercase_name) const {
+    for (auto& [k, v] : headers)
+      if (k == lowercase_name)
+        return &v;
+    return nullptr;
+  }
+};
+
+/// A complete response. The server adds Date, Server, Content-Length and Connection.
+struct response {
+  unsigned status = 200;
+  header_list headers; ///< e.g. {"content-type", "application/json"}
+  std::string body;
+
+  response& set(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+};
+
+/// Pull-based producer of a chunked response body. The server calls pull() once at start and
+/// again only after the previous chunk is written to the socket (back-pressure). The producer
+/// answers each pull() by calling `deliver` exactly once, from any thread.
+class body_stream {
+public:
+  using deliver_fn = std::function<void(std::string chunk, bool last)>;
+  virtual ~body_stream() = default;
+  virtual void pull(deliver_fn deliver) = 0;
+  /// The client went away or the server is stopping: release resources, no more pulls.
+  virtual void cancel() {}
+};
+
+/// Completes one request, exactly once, from any thread. It never blocks: the response is
+/// posted to the connection's strand.
+class responder {
+public:
+  virtual ~responder() = default;
+  virtual void reply(response r) = 0;
+  /// Sends `head` (status and headers; its body is ignored) then the chunks of `body`,
+  /// with Transfer-Encoding: chunked.
+  virtual void stream(response head, std::shared_ptr<body_stream> body) = 0;
+};
+
+using responder_ptr = std::shared_ptr<responder>;
+
+/// Called on an io thread for every complete request; must not block.
+using request_handler = std::function<void(request&&, responder_ptr)>;
+
+} // namespace ls::http
