@@ -1,1 +1,147 @@
-int main() { return 0; }
+// linkstacked: the email-integrations service. Wires config, storage, actors and HTTP.
+#include "actors/api.hpp"
+#include "actors/metrics.hpp"
+#include "actors/store.hpp"
+#include "actors/supervisor.hpp"
+#include "actors/types.hpp"
+#include "config/config.hpp"
+#include "http/codec/time.hpp"
+#include "http/codec/validation.hpp"
+#include "http/server.hpp"
+#include "storage/crypto.hpp"
+#include "storage/database.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+#include <pthread.h>
+#include <unistd.h>
+
+namespace {
+
+void setup_logging(const ls::config::config& cfg) {
+  auto logger = spdlog::stderr_logger_mt("linkstacked");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(cfg.log.level));
+  if (cfg.log.format == "json")
+    spdlog::set_pattern(
+      R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%v"})",
+      spdlog::pattern_time_type::utc);
+  else
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v",
+                        spdlog::pattern_time_type::utc);
+}
+
+int create_account(const ls::config::config& cfg, const ls::config::command& cmd) {
+  auto email = ls::validation::email(cmd.email);
+  if (!email.ok()) {
+    std::cerr << "email: " << email.error << "\n";
+    return 2;
+  }
+  if (cmd.password.size() < 8) {
+    std::cerr << "password: must be at least 8 characters\n";
+    return 2;
+  }
+  ls::store::database db{cfg.storage.path, cfg.storage.map_size};
+  ls::store::account a;
+  a.id = ls::crypto::random_id("acc_");
+  a.email = email.value;
+  a.handle = cmd.handle;
+  a.password_hash = ls::crypto::hash_password(cmd.password);
+  a.created_at = ls::timefmt::now_us();
+  auto token = "lst_" + ls::crypto::random_token(32);
+  auto t = ls::lmdb::txn::write(db.env());
+  auto r = db.insert_account(t, a, ls::crypto::sha256(token));
+  if (!r) {
+    std::cerr << r.field << ": " << r.message << "\n";
+    return 1;
+  }
+  t.commit();
+  std::cout << "account " << a.id << " created; API token (shown once): "
+            << token << "\n";
+  return 0;
+}
+
+int serve(const ls::config::config& cfg) {
+  using namespace std::chrono_literals;
+  // Signals are taken by sigwait() in this thread; every thread started below inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto key = ls::crypto::load_or_create_key(cfg.security.secret_key_file);
+  auto db = std::make_shared<ls::store::database>(cfg.storage.path,
+                                                  cfg.storage.map_size);
+  auto stats = std::make_shared<ls::metrics>();
+
+  caf::actor_system_config sys_cfg;
+  sys_cfg.add_message_types<caf::id_block::ls>();
+  sys_cfg.set("scheduler.max-threads", size_t{4});
+  sys_cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  caf::actor_system sys{sys_cfg};
+
+  auto store = sys.spawn<caf::detached>(ls::store_impl, db, stats);
+  auto root = sys.spawn(ls::supervisor,
+                        std::vector<caf::actor>{caf::actor_cast<caf::actor>(store)},
+                        [](std::string) { ::kill(::getpid(), SIGTERM); });
+  ls::api::app app{sys, cfg, db, stats, store};
+  app.secret_key = key;
+
+  ls::http::server_options opts;
+  opts.listen = cfg.server.listen;
+  opts.threads = cfg.server.threads;
+  ls::http::server server{opts, ls::api::make_handler(app)};
+  server.start();
+  spdlog::info("linkstacked: serving on {} (public URL {}), data in {}",
+               cfg.server.listen, cfg.server.public_url, cfg.storage.path);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("linkstacked: {} received, shutting down", strsignal(sig));
+  server.stop_accepting();
+  server.stop(10s); // in-flight requests finish; their writes are committed by then
+  {
+    caf::scoped_actor self{sys};
+    self->monitor(root);
+    caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(std::chrono::seconds(10)) >> [] {
+                    spdlog::warn("linkstacked: actors did not stop in time");
+                  });
+  }
+  db->env().sync();
+  spdlog::info("linkstacked: stopped cleanly");
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int exit_code = 0;
+  auto cmd = ls::config::parse_command_line(argc, argv, exit_code);
+  if (!cmd)
+    return exit_code;
+  try {
+    ls::crypto::init();
+    auto cfg = ls::config::load(cmd->config_path, ls::config::process_environment());
+    if (cmd->what == ls::config::command::check_config) {
+      std::cout << cmd->config_path << ": ok\n";
+      return 0;
+    }
+    setup_logging(cfg);
+    if (cmd->what == ls::config::command::account_create)
+      return create_account(cfg, *cmd);
+    return serve(cfg);
+  } catch (const ls::config::config_error& e) {
+    std::cerr << "linkstacked: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "linkstacked: " << e.what() << "\n";
+    return 1;
+  }
+}

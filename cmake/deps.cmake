@@ -19,7 +19,7 @@ if(NOT CAF_VERSION_LINE MATCHES "1706")
 endif()
 add_library(CAF::core UNKNOWN IMPORTED)
 set_target_properties(CAF::core PROPERTIES IMPORTED_LOCATION ${CAF_CORE_LIBRARY}
-                      INTERFACE_SYSTEM_INCLUDE_DIRECTORIES ${CAF_INCLUDE_DIR})
+                      INTERFACE_INCLUDE_DIRECTORIES ${CAF_INCLUDE_DIR})
 target_link_libraries(CAF::core INTERFACE Threads::Threads)
 
 # libphonenumber: headers come from .deps/ (see scripts/setup), the library from libphonenumber8.
@@ -29,5 +29,5 @@ find_library(PHONENUMBER_LIBRARY NAMES phonenumber libphonenumber.so.8 REQUIRED)
 pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
 add_library(ls::phonenumber UNKNOWN IMPORTED)
 set_target_properties(ls::phonenumber PROPERTIES IMPORTED_LOCATION ${PHONENUMBER_LIBRARY}
-                      INTERFACE_SYSTEM_INCLUDE_DIRECTORIES ${PHONENUMBER_INCLUDE_DIR})
+                      INTERFACE_INCLUDE_DIRECTORIES ${PHONENUMBER_INCLUDE_DIR})
 target_link_libraries(ls::phonenumber INTERFACE PkgConfig::PROTOBUF)

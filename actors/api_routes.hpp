@@ -1,0 +1,37 @@
+// The endpoint handlers, grouped by file. Each runs inside a bridge actor.
+#pragma once
+
+#include "actors/api.hpp"
+
+namespace ls::api {
+
+// api_accounts.cpp
+void signup(caf::event_based_actor* self, call_ptr c);
+void sign_in(caf::event_based_actor* self, call_ptr c);
+void sign_out(caf::event_based_actor* self, call_ptr c);
+void get_me(caf::event_based_actor* self, call_ptr c);
+void rotate_api_token(caf::event_based_actor* self, call_ptr c);
+
+// api_campaigns.cpp
+void create_campaign(caf::event_based_actor* self, call_ptr c);
+void list_campaigns(caf::event_based_actor* self, call_ptr c);
+void get_campaign(caf::event_based_actor* self, call_ptr c);
+void replace_campaign(caf::event_based_actor* self, call_ptr c);
+void delete_campaign(caf::event_based_actor* self, call_ptr c);
+
+// api_public.cpp
+void profile_page(caf::event_based_actor* self, call_ptr c);
+void public_subscribe(caf::event_based_actor* self, call_ptr c);
+
+// api_subscribers.cpp
+void list_subscribers(caf::event_based_actor* self, call_ptr c);
+void get_subscriber(caf::event_based_actor* self, call_ptr c);
+void patch_subscriber(caf::event_based_actor* self, call_ptr c);
+void delete_subscriber(caf::event_based_actor* self, call_ptr c);
+void export_csv(caf::event_based_actor* self, call_ptr c);
+
+// api.cpp
+void healthz(caf::event_based_actor* self, call_ptr c);
+void metrics_text(caf::event_based_actor* self, call_ptr c);
+
+} // namespace ls::api

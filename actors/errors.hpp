@@ -1,0 +1,30 @@
+// The one error enum of the system, and its single mapping to HTTP statuses.
+#pragma once
+
+#include <caf/error.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace ls {
+
+enum class ls_error : uint8_t {
+  unspecified = 1,
+  not_found,
+  conflict,
+  invalid_argument,
+  storage_failure,
+  unauthenticated,
+  forbidden,
+  rate_limited,
+  unavailable,
+};
+
+std::string to_string(ls_error x);
+
+/// The HTTP status for an error from any actor (CAF's own included).
+unsigned to_http_status(const caf::error& err);
+
+} // namespace ls
+
+CAF_ERROR_CODE_ENUM(ls::ls_error, "ls")

@@ -1,0 +1,76 @@
+#include "actors/ratelimit.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ls {
+
+unsigned rate_limiter::take(const std::string& key, clock::time_point now) {
+  if (per_minute_ == 0)
+    return 0;
+  std::lock_guard guard{mutex_};
+  if (buckets_.size() >= max_keys_)
+    prune(now);
+  auto rate = per_minute_ / 60.0; // tokens per second
+  auto [it, fresh] = buckets_.try_emplace(key, bucket{double(per_minute_), now});
+  auto& b = it->second;
+  if (!fresh) {
+    auto elapsed = std::chrono::duration<double>(now - b.updated).count();
+    b.tokens = std::min<double>(per_minute_, b.tokens + elapsed * rate);
+    b.updated = now;
+  }
+  if (b.tokens >= 1.0) {
+    b.tokens -= 1.0;
+    return 0;
+  }
+  return static_cast<unsigned>(std::ceil((1.0 - b.tokens) / rate));
+}
+
+void rate_limiter::prune(clock::time_point now) {
+  // Buckets that have refilled completely carry no information.
+  auto full_after = std::chrono::duration<double>(60.0);
+  for (auto it = buckets_.begin(); it != buckets_.end();) {
+    if (now - it->second.updated >= full_after)
+      it = buckets_.erase(it);
+    else
+      ++it;
+  }
+  if (buckets_.size() >= max_keys_) // still full: a flood of distinct keys; start over
+    buckets_.clear();
+}
+
+unsigned failure_throttle::locked_for(const std::string& key,
+                                      clock::time_point now) {
+  std::lock_guard guard{mutex_};
+  auto it = entries_.find(key);
+  if (it == entries_.end())
+    return 0;
+  auto until = it->second.first + window_;
+  if (now >= until) {
+    entries_.erase(it);
+    return 0;
+  }
+  if (it->second.failures < limit_)
+    return 0;
+  return static_cast<unsigned>(
+    std::chrono::ceil<std::chrono::seconds>(until - now).count());
+}
+
+void failure_throttle::failed(const std::string& key, clock::time_point now) {
+  std::lock_guard guard{mutex_};
+  if (entries_.size() > 100000)
+    entries_.clear();
+  auto& e = entries_[key];
+  if (e.failures == 0 || now - e.first >= window_) {
+    e.failures = 0;
+    e.first = now;
+  }
+  ++e.failures;
+}
+
+void failure_throttle::succeeded(const std::string& key) {
+  std::lock_guard guard{mutex_};
+  entries_.erase(key);
+}
+
+} // namespace ls

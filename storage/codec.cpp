@@ -1,0 +1,266 @@
+#include "storage/records.hpp"
+
+#include <cstring>
+
+namespace ls::store {
+
+namespace {
+
+// Record kind tags; the low 4 bits carry the version, so a record read as the wrong kind fails.
+constexpr uint8_t account_v1 = 0x11;
+constexpr uint8_t session_v1 = 0x21;
+constexpr uint8_t campaign_v1 = 0x31;
+constexpr uint8_t subscriber_v1 = 0x41;
+
+class writer {
+public:
+  explicit writer(uint8_t tag) { out_.push_back(static_cast<char>(tag)); }
+  void u64(uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<char>((v & 0x7F) | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<char>(v));
+  }
+  void i64(int64_t v) { u64(static_cast<uint64_t>(v)); }
+  void str(std::string_view s) {
+    u64(s.size());
+    out_.append(s);
+  }
+  void strs(const std::vector<std::string>& v) {
+    u64(v.size());
+    for (auto& s : v)
+      str(s);
+  }
+  void boolean(bool b) { out_.push_back(b ? 1 : 0); }
+  std::string take() { return std::move(out_); }
+
+private:
+  std::string out_;
+};
+
+class reader {
+public:
+  explicit reader(std::string_view in) : in_(in) {}
+  uint8_t tag() {
+    if (in_.empty()) {
+      ok_ = false;
+      return 0;
+    }
+    auto t = static_cast<uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    return t;
+  }
+  uint64_t u64() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (in_.empty()) {
+        ok_ = false;
+        return 0;
+      }
+      auto b = static_cast<uint8_t>(in_[0]);
+      in_.remove_prefix(1);
+      v |= uint64_t{b & 0x7Fu} << shift;
+      if (!(b & 0x80))
+        return v;
+    }
+    ok_ = false;
+    return 0;
+  }
+  int64_t i64() { return static_cast<int64_t>(u64()); }
+  void str(std::string& s) {
+    auto n = u64();
+    if (!ok_ || n > in_.size()) {
+      ok_ = false;
+      return;
+    }
+    s.assign(in_.data(), n);
+    in_.remove_prefix(n);
+  }
+  void strs(std::vector<std::string>& v) {
+    auto n = u64();
+    if (!ok_ || n > in_.size()) { // each string takes at least one byte
+      ok_ = false;
+      return;
+    }
+    v.resize(n);
+    for (auto& s : v)
+      str(s);
+  }
+  bool boolean() {
+    if (in_.empty()) {
+      ok_ = false;
+      return false;
+    }
+    auto b = in_[0] != 0;
+    in_.remove_prefix(1);
+    return b;
+  }
+  size_t count() {
+    auto n = u64();
+    if (!ok_ || n > in_.size()) {
+      ok_ = false;
+      return 0;
+    }
+    return n;
+  }
+  /// Trailing bytes are allowed: a newer minor writer may append fields.
+  bool ok() const { return ok_; }
+
+private:
+  std::string_view in_;
+  bool ok_ = true;
+};
+
+} // namespace
+
+const std::string* subscriber::field(std::string_view key) const {
+  for (auto& [k, v] : fields)
+    if (k == key)
+      return &v;
+  return nullptr;
+}
+
+std::string encode(const account& x) {
+  writer w{account_v1};
+  w.str(x.id);
+  w.str(x.email);
+  w.str(x.handle);
+  w.str(x.password_hash);
+  w.i64(x.created_at);
+  return w.take();
+}
+
+bool decode(std::string_view in, account& x) {
+  reader r{in};
+  if (r.tag() != account_v1)
+    return false;
+  r.str(x.id);
+  r.str(x.email);
+  r.str(x.handle);
+  r.str(x.password_hash);
+  x.created_at = r.i64();
+  return r.ok();
+}
+
+std::string encode(const session& x) {
+  writer w{session_v1};
+  w.str(x.account_id);
+  w.str(x.csrf_token);
+  w.i64(x.created_at);
+  w.i64(x.expires_at);
+  return w.take();
+}
+
+bool decode(std::string_view in, session& x) {
+  reader r{in};
+  if (r.tag() != session_v1)
+    return false;
+  r.str(x.account_id);
+  r.str(x.csrf_token);
+  x.created_at = r.i64();
+  x.expires_at = r.i64();
+  return r.ok();
+}
+
+std::string encode(const campaign& x) {
+  writer w{campaign_v1};
+  w.str(x.id);
+  w.str(x.account_id);
+  w.str(x.name);
+  w.str(x.slug);
+  w.u64(x.fields.size());
+  for (auto& f : x.fields) {
+    w.str(f.key);
+    w.str(f.label);
+    w.str(f.type);
+    w.boolean(f.required);
+    w.strs(f.options);
+  }
+  w.strs(x.default_tags);
+  w.i64(x.created_at);
+  w.i64(x.updated_at);
+  return w.take();
+}
+
+bool decode(std::string_view in, campaign& x) {
+  reader r{in};
+  if (r.tag() != campaign_v1)
+    return false;
+  r.str(x.id);
+  r.str(x.account_id);
+  r.str(x.name);
+  r.str(x.slug);
+  x.fields.resize(r.count());
+  for (auto& f : x.fields) {
+    r.str(f.key);
+    r.str(f.label);
+    r.str(f.type);
+    f.required = r.boolean();
+    r.strs(f.options);
+  }
+  r.strs(x.default_tags);
+  x.created_at = r.i64();
+  x.updated_at = r.i64();
+  return r.ok();
+}
+
+std::string encode(const subscriber& x) {
+  writer w{subscriber_v1};
+  w.str(x.id);
+  w.str(x.account_id);
+  w.str(x.email);
+  w.str(x.phone);
+  w.str(x.name);
+  w.str(x.first_name);
+  w.str(x.last_name);
+  w.u64(x.fields.size());
+  for (auto& [k, v] : x.fields) {
+    w.str(k);
+    w.str(v);
+  }
+  w.strs(x.tags);
+  w.str(x.source);
+  w.str(x.campaign_id);
+  w.strs(x.campaign_ids);
+  w.str(x.status);
+  w.i64(x.subscribed_at);
+  w.i64(x.updated_at);
+  w.i64(x.opt_in.at);
+  w.str(x.opt_in.ip);
+  w.str(x.opt_in.user_agent);
+  w.str(x.opt_in.campaign_id);
+  return w.take();
+}
+
+bool decode(std::string_view in, subscriber& x) {
+  reader r{in};
+  if (r.tag() != subscriber_v1)
+    return false;
+  r.str(x.id);
+  r.str(x.account_id);
+  r.str(x.email);
+  r.str(x.phone);
+  r.str(x.name);
+  r.str(x.first_name);
+  r.str(x.last_name);
+  x.fields.resize(r.count());
+  for (auto& [k, v] : x.fields) {
+    r.str(k);
+    r.str(v);
+  }
+  r.strs(x.tags);
+  r.str(x.source);
+  r.str(x.campaign_id);
+  r.strs(x.campaign_ids);
+  r.str(x.status);
+  x.subscribed_at = r.i64();
+  x.updated_at = r.i64();
+  x.opt_in.at = r.i64();
+  r.str(x.opt_in.ip);
+  r.str(x.opt_in.user_agent);
+  r.str(x.opt_in.campaign_id);
+  return r.ok();
+}
+
+} // namespace ls::store

@@ -1,0 +1,550 @@
+#include "storage/database.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+#include <stdexcept>
+
+namespace ls::store {
+
+namespace {
+
+/// A read transaction that also holds the resize lock shared.
+struct reader {
+  explicit reader(database& db)
+    : lock(db.resize_lock()), txn(lmdb::txn::read(db.env())) {
+  }
+  std::shared_lock<std::shared_mutex> lock;
+  lmdb::txn txn;
+};
+
+std::string be64(int64_t v) {
+  auto u = static_cast<uint64_t>(v) ^ (uint64_t{1} << 63); // negative times sort first
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(u & 0xFF);
+    u >>= 8;
+  }
+  return out;
+}
+
+std::string cat(std::string_view a, std::string_view b, std::string_view c = {},
+                std::string_view d = {}) {
+  std::string k;
+  k.reserve(a.size() + b.size() + c.size() + d.size());
+  k.append(a).append(b).append(c).append(d);
+  return k;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string lower(std::string_view s) {
+  std::string out{s};
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool contains_ci(std::string_view hay, std::string_view needle_lower) {
+  if (needle_lower.empty())
+    return true;
+  if (hay.size() < needle_lower.size())
+    return false;
+  return lower(hay).find(needle_lower) != std::string::npos;
+}
+
+struct lambda_op : write_op {
+  explicit lambda_op(std::function<outcome(database&, lmdb::txn&)> f)
+    : fn(std::move(f)) {
+  }
+  outcome apply(database& db, lmdb::txn& t) override { return fn(db, t); }
+  std::function<outcome(database&, lmdb::txn&)> fn;
+};
+
+void merge_sorted_unique(std::vector<std::string>& into,
+                         const std::vector<std::string>& add) {
+  into.insert(into.end(), add.begin(), add.end());
+  std::sort(into.begin(), into.end());
+  into.erase(std::unique(into.begin(), into.end()), into.end());
+}
+
+} // namespace
+
+write_op_ptr make_op(std::function<outcome(database&, lmdb::txn&)> fn) {
+  return std::make_shared<lambda_op>(std::move(fn));
+}
+
+bool subscriber_filter::matches(const subscriber& s) const {
+  if (!campaign_id.empty()
+      && std::find(s.campaign_ids.begin(), s.campaign_ids.end(), campaign_id)
+           == s.campaign_ids.end())
+    return false;
+  if (!tags.empty()) {
+    bool any = false;
+    for (auto& t : tags)
+      if (std::binary_search(s.tags.begin(), s.tags.end(), t)) {
+        any = true;
+        break;
+      }
+    if (!any)
+      return false;
+  }
+  if (!q.empty()) {
+    auto needle = lower(q);
+    if (!contains_ci(s.email, needle) && !contains_ci(s.phone, needle)
+        && !contains_ci(s.name, needle) && !contains_ci(s.first_name, needle)
+        && !contains_ci(s.last_name, needle))
+      return false;
+  }
+  return true;
+}
+
+database::database(const std::string& path, uint64_t map_size)
+  : env_(path, map_size, 32) {
+  open_schema();
+}
+
+void database::open_schema() {
+  auto t = lmdb::txn::write(env_);
+  meta_ = t.open("meta");
+  accounts_ = t.open("accounts");
+  account_by_email_ = t.open("account_by_email");
+  account_by_handle_ = t.open("account_by_handle");
+  api_tokens_ = t.open("api_tokens");
+  sessions_ = t.open("sessions");
+  campaigns_ = t.open("campaigns");
+  subscribers_ = t.open("subscribers");
+  subscriber_keys_ = t.open("subscriber_keys");
+  contacts_ = t.open("contacts");
+  unsigned found = 0;
+  if (auto v = t.get(meta_, "schema_version"))
+    found = static_cast<unsigned>(std::stoul(std::string{*v}));
+  if (found > schema_version)
+    throw std::runtime_error("the data in this folder was written by a newer "
+                             "version (schema "
+                             + std::to_string(found) + ", this build knows "
+                             + std::to_string(schema_version) + ")");
+  // Migration hook: each step upgrades the data from version v to v + 1 in this transaction.
+  for (unsigned v = found; v < schema_version; ++v) {
+    switch (v) {
+      case 0: // a new environment: nothing to convert
+        break;
+    }
+  }
+  t.put(meta_, "schema_version", std::to_string(schema_version));
+  t.commit();
+}
+
+uint64_t database::grow_map() {
+  std::unique_lock lock{resize_lock_};
+  auto next = env_.map_size() * 2;
+  env_.set_map_size(next);
+  return next;
+}
+
+bool database::healthy() {
+  try {
+    reader r{*this};
+    r.txn.get(meta_, "schema_version");
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// -- accounts --------------------------------------------------------------------------------
+
+std::optional<account> database::account_by_id(std::string_view id) {
+  reader r{*this};
+  auto v = r.txn.get(accounts_, id);
+  account a;
+  if (!v || !decode(*v, a))
+    return std::nullopt;
+  return a;
+}
+
+std::optional<account> database::account_by_email(std::string_view email) {
+  std::string id;
+  {
+    reader r{*this};
+    auto v = r.txn.get(account_by_email_, email);
+    if (!v)
+      return std::nullopt;
+    id = *v;
+  }
+  return account_by_id(id);
+}
+
+std::optional<account> database::account_by_handle(std::string_view handle) {
+  std::string id;
+  {
+    reader r{*this};
+    auto v = r.txn.get(account_by_handle_, handle);
+    if (!v)
+      return std::nullopt;
+    id = *v;
+  }
+  return account_by_id(id);
+}
+
+std::optional<account>
+database::account_by_token_hash(std::string_view token_hash) {
+  std::string id;
+  {
+    reader r{*this};
+    auto v = r.txn.get(api_tokens_, token_hash);
+    if (!v)
+      return std::nullopt;
+    id = *v;
+  }
+  return account_by_id(id);
+}
+
+std::optional<session> database::session_by_hash(std::string_view token_hash) {
+  reader r{*this};
+  auto v = r.txn.get(sessions_, token_hash);
+  session s;
+  if (!v || !decode(*v, s))
+    return std::nullopt;
+  return s;
+}
+
+outcome database::insert_account(lmdb::txn& t, const account& a,
+                                 std::string_view api_token_hash) {
+  if (!t.put_if_absent(account_by_email_, a.email, a.id))
+    return outcome::fail(outcome::conflict,
+                         "an account with this email already exists", "email");
+  if (!t.put_if_absent(account_by_handle_, a.handle, a.id))
+    return outcome::fail(outcome::conflict, "this handle is taken", "handle");
+  t.put(accounts_, a.id, encode(a));
+  // The account record does not hold the token hash: the index is the only copy.
+  t.put(api_tokens_, api_token_hash, a.id);
+  t.put(meta_, cat("token_of/", a.id), api_token_hash);
+  return {};
+}
+
+outcome database::set_api_token(lmdb::txn& t, std::string_view account_id,
+                                 std::string_view new_hash) {
+  auto key = cat("token_of/", account_id);
+  if (auto old = t.get(meta_, key))
+    t.del(api_tokens_, std::string{*old});
+  t.put(api_tokens_, new_hash, account_id);
+  t.put(meta_, key, new_hash);
+  return {};
+}
+
+outcome database::put_session(lmdb::txn& t, std::string_view token_hash,
+                              const session& s) {
+  t.put(sessions_, token_hash, encode(s));
+  return {};
+}
+
+outcome database::delete_session(lmdb::txn& t, std::string_view token_hash) {
+  t.del(sessions_, token_hash);
+  return {};
+}
+
+// -- campaigns -------------------------------------------------------------------------------
+
+std::optional<campaign> database::campaign_by_id(std::string_view account_id,
+                                                 std::string_view id) {
+  reader r{*this};
+  auto v = r.txn.get(campaigns_, cat(account_id, id));
+  campaign c;
+  if (!v || !decode(*v, c))
+    return std::nullopt;
+  return c;
+}
+
+std::vector<campaign> database::campaigns(std::string_view account_id) {
+  std::vector<campaign> out;
+  {
+    reader r{*this};
+    lmdb::cursor cur{r.txn, campaigns_};
+    for (bool ok = cur.seek(account_id);
+         ok && starts_with(cur.key(), account_id); ok = cur.next()) {
+      campaign c;
+      if (decode(cur.value(), c))
+        out.push_back(std::move(c));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
+    return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+  });
+  return out;
+}
+
+std::optional<campaign> database::campaign_by_slug(std::string_view account_id,
+                                                   std::string_view slug) {
+  for (auto& c : campaigns(account_id))
+    if (c.slug == slug)
+      return c;
+  return std::nullopt;
+}
+
+outcome database::put_campaign(lmdb::txn& t, const campaign& c) {
+  lmdb::cursor cur{t, campaigns_};
+  for (bool ok = cur.seek(c.account_id);
+       ok && starts_with(cur.key(), c.account_id); ok = cur.next()) {
+    campaign other;
+    if (decode(cur.value(), other) && other.id != c.id && other.slug == c.slug)
+      return outcome::fail(outcome::conflict,
+                           "another campaign already uses this slug", "slug");
+  }
+  t.put(campaigns_, cat(c.account_id, c.id), encode(c));
+  return {};
+}
+
+outcome database::replace_campaign(lmdb::txn& t, const campaign& c) {
+  if (!t.get(campaigns_, cat(c.account_id, c.id)))
+    return outcome::fail(outcome::not_found, "no such campaign");
+  return put_campaign(t, c);
+}
+
+outcome database::delete_campaign(lmdb::txn& t, std::string_view account_id,
+                                  std::string_view id) {
+  if (!t.del(campaigns_, cat(account_id, id)))
+    return outcome::fail(outcome::not_found, "no such campaign");
+  return {};
+}
+
+// -- subscribers -----------------------------------------------------------------------------
+
+std::optional<subscriber> database::read_subscriber(lmdb::txn& t,
+                                                    std::string_view acc,
+                                                    std::string_view id) {
+  auto ts = t.get(subscriber_keys_, cat(acc, id));
+  if (!ts)
+    return std::nullopt;
+  auto v = t.get(subscribers_, cat(acc, *ts, id));
+  subscriber s;
+  if (!v || !decode(*v, s))
+    return std::nullopt;
+  return s;
+}
+
+std::optional<subscriber>
+database::subscriber_by_id(std::string_view account_id, std::string_view id) {
+  reader r{*this};
+  return read_subscriber(r.txn, account_id, id);
+}
+
+void database::write_subscriber(lmdb::txn& t, const subscriber& s) {
+  auto ts = be64(s.subscribed_at);
+  t.put(subscriber_keys_, cat(s.account_id, s.id), ts);
+  t.put(subscribers_, cat(s.account_id, ts, s.id), encode(s));
+}
+
+static std::string contact_key(const subscriber& s) {
+  return s.email.empty() ? cat(s.account_id, "p", s.phone)
+                         : cat(s.account_id, "e", s.email);
+}
+
+void database::remove_contact_keys(lmdb::txn& t, const subscriber& s) {
+  if (!s.email.empty())
+    t.del(contacts_, cat(s.account_id, "e", s.email));
+  if (!s.phone.empty()) {
+    auto k = cat(s.account_id, "p", s.phone);
+    if (auto owner = t.get(contacts_, k); owner && *owner == s.id)
+      t.del(contacts_, k);
+  }
+}
+
+outcome database::add_contact_key(lmdb::txn& t, const subscriber& s) {
+  auto key = contact_key(s);
+  if (auto owner = t.get(contacts_, key); owner && *owner != s.id)
+    return outcome::fail(outcome::conflict,
+                         s.email.empty()
+                           ? "another subscriber has this phone number"
+                           : "another subscriber has this email address",
+                         s.email.empty() ? "phone" : "email");
+  t.put(contacts_, key, s.id);
+  return {};
+}
+
+outcome database::upsert_subscriber(lmdb::txn& t, const subscriber& in,
+                                    subscriber& stored, bool& created) {
+  std::optional<subscriber> existing;
+  if (!in.email.empty()) {
+    if (auto id = t.get(contacts_, cat(in.account_id, "e", in.email)))
+      existing = read_subscriber(t, in.account_id, std::string{*id});
+  }
+  if (!existing && !in.phone.empty()) {
+    // A phone-only subscriber who now gives an email too becomes that email's subscriber.
+    if (auto id = t.get(contacts_, cat(in.account_id, "p", in.phone))) {
+      auto found = read_subscriber(t, in.account_id, std::string{*id});
+      if (found && (found->email.empty() || in.email.empty()))
+        existing = std::move(found);
+    }
+  }
+  if (!existing) {
+    stored = in;
+    created = true;
+    write_subscriber(t, stored);
+    return add_contact_key(t, stored);
+  }
+  created = false;
+  stored = std::move(*existing);
+  auto old_contact = contact_key(stored);
+  if (stored.email.empty() && !in.email.empty())
+    stored.email = in.email;
+  if (!in.phone.empty())
+    stored.phone = in.phone;
+  if (!in.name.empty())
+    stored.name = in.name;
+  if (!in.first_name.empty())
+    stored.first_name = in.first_name;
+  if (!in.last_name.empty())
+    stored.last_name = in.last_name;
+  for (auto& [k, v] : in.fields) {
+    auto it = std::lower_bound(stored.fields.begin(), stored.fields.end(), k,
+                               [](auto& p, auto& key) { return p.first < key; });
+    if (it != stored.fields.end() && it->first == k)
+      it->second = v;
+    else
+      stored.fields.insert(it, {k, v});
+  }
+  merge_sorted_unique(stored.tags, in.tags);
+  if (!in.campaign_id.empty()
+      && std::find(stored.campaign_ids.begin(), stored.campaign_ids.end(),
+                   in.campaign_id)
+           == stored.campaign_ids.end())
+    stored.campaign_ids.push_back(in.campaign_id);
+  if (stored.campaign_id.empty())
+    stored.campaign_id = in.campaign_id;
+  if (stored.status != "subscribed") {
+    // Signing up again is a fresh opt-in: it resubscribes and its consent replaces the old.
+    stored.status = "subscribed";
+    stored.opt_in = in.opt_in;
+  }
+  stored.updated_at = in.updated_at;
+  if (contact_key(stored) != old_contact) {
+    t.del(contacts_, old_contact);
+    if (auto r = add_contact_key(t, stored); !r)
+      return r;
+  }
+  write_subscriber(t, stored);
+  return {};
+}
+
+outcome database::modify_subscriber(
+  lmdb::txn& t, std::string_view account_id, std::string_view id,
+  const std::function<outcome(subscriber&)>& change, subscriber& result) {
+  auto old = read_subscriber(t, account_id, id);
+  if (!old)
+    return outcome::fail(outcome::not_found, "no such subscriber");
+  result = *old;
+  if (auto r = change(result); !r)
+    return r;
+  result.id = old->id; // identity and key parts never change
+  result.account_id = old->account_id;
+  result.subscribed_at = old->subscribed_at;
+  if (result.email.empty() && result.phone.empty())
+    return outcome::fail(outcome::invalid,
+                         "a subscriber needs an email or a phone number",
+                         "email");
+  if (contact_key(*old) != contact_key(result)) {
+    remove_contact_keys(t, *old);
+    if (auto r = add_contact_key(t, result); !r)
+      return r;
+  }
+  write_subscriber(t, result);
+  return {};
+}
+
+outcome database::delete_subscriber(lmdb::txn& t, std::string_view account_id,
+                                    std::string_view id) {
+  auto old = read_subscriber(t, account_id, id);
+  if (!old)
+    return outcome::fail(outcome::not_found, "no such subscriber");
+  remove_contact_keys(t, *old);
+  auto ts = be64(old->subscribed_at);
+  t.del(subscribers_, cat(account_id, ts, id));
+  t.del(subscriber_keys_, cat(account_id, id));
+  return {};
+}
+
+std::optional<subscriber_page>
+database::subscribers(std::string_view account_id,
+                      const subscriber_filter& filter, std::string_view cursor,
+                      size_t limit, size_t max_scan) {
+  // The cursor is the last key returned, minus the account prefix.
+  if (!cursor.empty() && cursor.size() != 8 + account_id.size())
+    return std::nullopt;
+  subscriber_page page;
+  reader r{*this};
+  lmdb::cursor cur{r.txn, subscribers_};
+  bool ok;
+  if (cursor.empty()) {
+    // Newest first: start after the account's last key and walk back.
+    ok = cur.seek(cat(account_id, std::string(1, '\xff')));
+    ok = ok ? cur.prev() : cur.last();
+  } else {
+    auto from = cat(account_id, cursor);
+    ok = cur.seek(from);
+    if (ok && cur.key() == from)
+      ok = cur.prev();
+    else
+      ok = ok ? cur.prev() : cur.last();
+  }
+  size_t scanned = 0;
+  std::string last_key;
+  for (; ok && starts_with(cur.key(), account_id); ok = cur.prev()) {
+    last_key = cur.key();
+    subscriber s;
+    if (decode(cur.value(), s) && filter.matches(s)) {
+      page.items.push_back(std::move(s));
+      if (page.items.size() == limit)
+        break;
+    }
+    if (++scanned >= max_scan)
+      break;
+  }
+  if (ok && starts_with(cur.key(), account_id)) {
+    // Stopped early: is there anything older?
+    if (cur.prev() && starts_with(cur.key(), account_id))
+      page.next_cursor = last_key.substr(account_id.size());
+  }
+  return page;
+}
+
+std::string
+database::export_page(std::string_view account_id,
+                      const subscriber_filter& filter, std::string_view after,
+                      size_t limit,
+                      const std::function<void(const subscriber&)>& row) {
+  reader r{*this};
+  lmdb::cursor cur{r.txn, subscribers_};
+  bool ok;
+  if (after.empty()) {
+    ok = cur.seek(account_id);
+  } else {
+    ok = cur.seek(after);
+    if (ok && cur.key() == after)
+      ok = cur.next();
+  }
+  size_t emitted = 0;
+  for (; ok && starts_with(cur.key(), account_id); ok = cur.next()) {
+    subscriber s;
+    if (decode(cur.value(), s) && filter.matches(s)) {
+      row(s);
+      if (++emitted == limit)
+        return std::string{cur.key()};
+    }
+  }
+  return {};
+}
+
+size_t database::subscriber_count(std::string_view account_id) {
+  reader r{*this};
+  lmdb::cursor cur{r.txn, subscriber_keys_};
+  size_t n = 0;
+  for (bool ok = cur.seek(account_id); ok && starts_with(cur.key(), account_id);
+       ok = cur.next())
+    ++n;
+  return n;
+}
+
+} // namespace ls::store

@@ -1,0 +1,149 @@
+// The LMDB schema and every query and change on it. Reads open their own short read-only
+// transaction and are safe from any thread; changes are write_ops that only the STORE actor
+// applies, inside its group-commit transaction.
+#pragma once
+
+#include "storage/lmdb.hpp"
+#include "storage/records.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace ls::store {
+
+/// How a change ended, as the API maps it: ok, or an error with a message for the user.
+struct outcome {
+  enum code_t { ok, not_found, conflict, invalid, storage } code = ok;
+  std::string message;
+  std::string field; ///< for invalid / conflict: which input field, if any
+  static outcome fail(code_t c, std::string msg, std::string field = {}) {
+    return {c, std::move(msg), std::move(field)};
+  }
+  explicit operator bool() const { return code == ok; }
+};
+
+class database;
+
+/// A change. apply() runs inside a nested transaction of the group commit; it may run again
+/// (on a fresh transaction) when the map had to grow, so it must not keep side effects outside
+/// the transaction except its result fields, which it overwrites.
+struct write_op {
+  virtual ~write_op() = default;
+  virtual outcome apply(database& db, lmdb::txn& t) = 0;
+};
+using write_op_ptr = std::shared_ptr<write_op>;
+
+/// A write_op from a lambda, for small changes.
+write_op_ptr make_op(std::function<outcome(database&, lmdb::txn&)> fn);
+
+/// Filters for subscriber lists and exports.
+struct subscriber_filter {
+  std::string campaign_id;       ///< signed up through this campaign
+  std::vector<std::string> tags; ///< has any of these
+  std::string q;                 ///< case-insensitive substring of email, phone or names
+  bool matches(const subscriber& s) const;
+};
+
+struct subscriber_page {
+  std::vector<subscriber> items;
+  std::string next_cursor; ///< opaque; empty at the end
+};
+
+class database {
+public:
+  static constexpr unsigned schema_version = 1;
+
+  /// Opens (and creates or migrates) the environment. Throws lmdb::error or
+  /// std::runtime_error (e.g. data of a newer schema).
+  database(const std::string& path, uint64_t map_size);
+
+  lmdb::env& env() { return env_; }
+  /// Readers hold it shared for the life of a read transaction; map growth holds it exclusive
+  /// (LMDB may only change the map size with no transaction open in the process).
+  std::shared_mutex& resize_lock() { return resize_lock_; }
+  /// Doubles the map (called by the STORE on MDB_MAP_FULL). Returns the new size.
+  uint64_t grow_map();
+  /// true when a read transaction can be opened (for /healthz).
+  bool healthy();
+
+  // -- reads ---------------------------------------------------------------------------------
+  std::optional<account> account_by_id(std::string_view id);
+  std::optional<account> account_by_email(std::string_view email);
+  std::optional<account> account_by_handle(std::string_view handle);
+  /// The account whose API token hashes to `token_hash`.
+  std::optional<account> account_by_token_hash(std::string_view token_hash);
+  std::optional<session> session_by_hash(std::string_view token_hash);
+
+  std::optional<campaign> campaign_by_id(std::string_view account_id,
+                                         std::string_view id);
+  std::optional<campaign> campaign_by_slug(std::string_view account_id,
+                                           std::string_view slug);
+  /// Oldest first.
+  std::vector<campaign> campaigns(std::string_view account_id);
+
+  std::optional<subscriber> subscriber_by_id(std::string_view account_id,
+                                             std::string_view id);
+  /// Newest first. `cursor` from a previous page (empty for the first); `limit` 1..500. At
+  /// most `max_scan` records are looked at per call, so a page may hold fewer items than
+  /// `limit` and still have a next cursor. Returns nullopt for a malformed cursor.
+  std::optional<subscriber_page>
+  subscribers(std::string_view account_id, const subscriber_filter& filter,
+              std::string_view cursor, size_t limit, size_t max_scan = 20000);
+  /// Oldest first, for exports: calls `row` for up to `limit` matching subscribers after
+  /// `after` (a key returned before; empty = from the start) and returns the key to continue
+  /// from, or an empty string at the end.
+  std::string export_page(std::string_view account_id,
+                          const subscriber_filter& filter, std::string_view after,
+                          size_t limit,
+                          const std::function<void(const subscriber&)>& row);
+  size_t subscriber_count(std::string_view account_id);
+
+  // -- changes (only inside a write_op) -------------------------------------------------------
+  outcome insert_account(lmdb::txn& t, const account& a,
+                         std::string_view api_token_hash);
+  outcome set_api_token(lmdb::txn& t, std::string_view account_id,
+                        std::string_view new_hash);
+  outcome put_session(lmdb::txn& t, std::string_view token_hash, const session& s);
+  outcome delete_session(lmdb::txn& t, std::string_view token_hash);
+
+  /// Inserts or replaces; checks that the slug is free in the account.
+  outcome put_campaign(lmdb::txn& t, const campaign& c);
+  /// Like put_campaign, but only when the campaign still exists.
+  outcome replace_campaign(lmdb::txn& t, const campaign& c);
+  outcome delete_campaign(lmdb::txn& t, std::string_view account_id,
+                          std::string_view id);
+
+  /// A signup: merges into the subscriber with the same email (or phone, when there is no
+  /// email), else creates one. `incoming` carries the new values (id, account_id, times and
+  /// consent filled in by the caller). `created` tells which happened; `stored` is the result.
+  outcome upsert_subscriber(lmdb::txn& t, const subscriber& incoming,
+                            subscriber& stored, bool& created);
+  /// Changes a subscriber in place: `change` edits the stored record (its outcome, when not
+  /// ok, aborts); a changed email or phone is re-indexed. `result` is the stored record.
+  outcome modify_subscriber(lmdb::txn& t, std::string_view account_id,
+                            std::string_view id,
+                            const std::function<outcome(subscriber&)>& change,
+                            subscriber& result);
+  outcome delete_subscriber(lmdb::txn& t, std::string_view account_id,
+                            std::string_view id);
+
+private:
+  friend struct schema;
+  void open_schema();
+  std::optional<subscriber> read_subscriber(lmdb::txn& t, std::string_view acc,
+                                            std::string_view id);
+  void write_subscriber(lmdb::txn& t, const subscriber& s);
+  void remove_contact_keys(lmdb::txn& t, const subscriber& s);
+  outcome add_contact_key(lmdb::txn& t, const subscriber& s);
+
+  lmdb::env env_;
+  std::shared_mutex resize_lock_;
+  lmdb::dbi meta_, accounts_, account_by_email_, account_by_handle_, api_tokens_,
+    sessions_, campaigns_, subscribers_, subscriber_keys_, contacts_;
+};
+
+} // namespace ls::store
