@@ -169,6 +169,12 @@ http::request_handler make_handler(app& a) {
       out->reply(std::move(r));
       return;
     }
+    if (!req.query.empty() && !form::parse(req.query)) {
+      auto r = http::problem(400, "the query string has a malformed %-escape");
+      a.stats->request_done(req.method, m.pattern, r.status, 0);
+      out->reply(std::move(r));
+      return;
+    }
     auto* def = &routes[m.route];
     auto c = std::make_shared<call>(a, std::move(req), std::move(out),
                                     std::move(m));

@@ -1,17 +1,11 @@
 // linkstacked: the email-integrations service. Wires config, storage, actors and HTTP.
-#include "actors/api.hpp"
-#include "actors/metrics.hpp"
-#include "actors/store.hpp"
-#include "actors/supervisor.hpp"
-#include "actors/types.hpp"
+#include "actors/service.hpp"
 #include "config/config.hpp"
 #include "http/codec/time.hpp"
 #include "http/codec/validation.hpp"
-#include "http/server.hpp"
 #include "storage/crypto.hpp"
 #include "storage/database.hpp"
 
-#include <caf/all.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -23,7 +17,7 @@
 namespace {
 
 void setup_logging(const ls::config::config& cfg) {
-  auto logger = spdlog::stderr_logger_mt("linkstacked");
+  auto logger = spdlog::stderr_color_mt("linkstacked");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(cfg.log.level));
   if (cfg.log.format == "json")
@@ -66,55 +60,20 @@ int create_account(const ls::config::config& cfg, const ls::config::command& cmd
 }
 
 int serve(const ls::config::config& cfg) {
-  using namespace std::chrono_literals;
   // Signals are taken by sigwait() in this thread; every thread started below inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  auto key = ls::crypto::load_or_create_key(cfg.security.secret_key_file);
-  auto db = std::make_shared<ls::store::database>(cfg.storage.path,
-                                                  cfg.storage.map_size);
-  auto stats = std::make_shared<ls::metrics>();
-
-  caf::actor_system_config sys_cfg;
-  sys_cfg.add_message_types<caf::id_block::ls>();
-  sys_cfg.set("scheduler.max-threads", size_t{4});
-  sys_cfg.set("logger.console-verbosity", caf::atom("quiet"));
-  caf::actor_system sys{sys_cfg};
-
-  auto store = sys.spawn<caf::detached>(ls::store_impl, db, stats);
-  auto root = sys.spawn(ls::supervisor,
-                        std::vector<caf::actor>{caf::actor_cast<caf::actor>(store)},
-                        [](std::string) { ::kill(::getpid(), SIGTERM); });
-  ls::api::app app{sys, cfg, db, stats, store};
-  app.secret_key = key;
-
-  ls::http::server_options opts;
-  opts.listen = cfg.server.listen;
-  opts.threads = cfg.server.threads;
-  ls::http::server server{opts, ls::api::make_handler(app)};
-  server.start();
-  spdlog::info("linkstacked: serving on {} (public URL {}), data in {}",
-               cfg.server.listen, cfg.server.public_url, cfg.storage.path);
-
+  ls::service svc{cfg, [](std::string) { ::kill(::getpid(), SIGTERM); }};
+  spdlog::info("linkstacked: serving on {} (port {}, public URL {}), data in {}",
+               cfg.server.listen, svc.port(), cfg.server.public_url,
+               cfg.storage.path);
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("linkstacked: {} received, shutting down", strsignal(sig));
-  server.stop_accepting();
-  server.stop(10s); // in-flight requests finish; their writes are committed by then
-  {
-    caf::scoped_actor self{sys};
-    self->monitor(root);
-    caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
-    self->receive([](const caf::down_msg&) {},
-                  caf::after(std::chrono::seconds(10)) >> [] {
-                    spdlog::warn("linkstacked: actors did not stop in time");
-                  });
-  }
-  db->env().sync();
+  svc.stop();
   spdlog::info("linkstacked: stopped cleanly");
   return 0;
 }

@@ -1,0 +1,34 @@
+// The whole service in one object: storage, the actor system, the STORE and supervisor actors,
+// and the HTTP server. main() runs one; integration tests run one in process.
+#pragma once
+
+#include "config/config.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace ls {
+
+class service {
+public:
+  /// Opens storage and starts everything; throws on failure (port in use, bad storage).
+  /// `on_fatal` runs (on some thread) when a core actor dies.
+  explicit service(const config::config& cfg,
+                   std::function<void(std::string)> on_fatal = {});
+  ~service(); ///< stop()
+  service(const service&) = delete;
+  service& operator=(const service&) = delete;
+
+  uint16_t port() const;
+  /// Graceful stop: stop accepting, let in-flight requests finish (up to `grace`), stop the
+  /// actors, sync and close LMDB. Idempotent.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace ls

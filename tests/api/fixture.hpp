@@ -1,0 +1,165 @@
+// An in-process service on a loopback port with a fresh LMDB folder, and a small client.
+#pragma once
+
+#include "actors/service.hpp"
+#include "http/test_client.hpp"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <filesystem>
+#include <map>
+#include <random>
+#include <string>
+
+namespace ls::test {
+
+/// A parsed JSON body that owns its parser, so it outlives the reply it came from.
+struct json_doc {
+  std::shared_ptr<simdjson::dom::parser> parser;
+  simdjson::dom::element root;
+  simdjson::simdjson_result<simdjson::dom::element> operator[](std::string_view k) const {
+    return root[k];
+  }
+  operator simdjson::dom::element() const { return root; }
+};
+
+struct reply {
+  int status = 0;
+  std::string body;
+  http::test::parsed_response raw;
+  std::string header(std::string_view n) const { return raw.header(n); }
+  json_doc json() const {
+    json_doc d{std::make_shared<simdjson::dom::parser>(), {}};
+    auto r = d.parser->parse(body);
+    if (r.error())
+      ADD_FAILURE() << "not JSON: " << body;
+    else
+      d.root = r.value_unsafe();
+    return d;
+  }
+};
+
+inline std::string temp_dir(const std::string& tag) {
+  std::random_device rd;
+  auto dir = std::filesystem::temp_directory_path()
+             / ("ls-" + tag + "-" + std::to_string(rd()) + std::to_string(rd()));
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+inline config::config test_config(const std::string& dir) {
+  config::config cfg;
+  cfg.server.listen = "127.0.0.1:0";
+  cfg.server.threads = 2;
+  cfg.storage.path = dir + "/data";
+  cfg.storage.map_size = 64ull << 20;
+  cfg.security.secret_key_file = dir + "/secret.key";
+  cfg.ratelimit.subscribe_per_ip = 0;
+  cfg.ratelimit.subscribe_per_handle = 0;
+  cfg.log.level = "warn";
+  return cfg;
+}
+
+using headers = std::map<std::string, std::string>;
+
+/// One request on a fresh connection; status 0 when the server did not answer.
+inline reply send(uint16_t port, const std::string& method, const std::string& target,
+                  const std::string& body = {}, headers h = {}) {
+  if (!body.empty() && !h.count("content-type"))
+    h["content-type"] = "application/json";
+  std::string raw = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (auto& [k, v] : h)
+    raw += k + ": " + v + "\r\n";
+  raw += "Content-Length: " + std::to_string(body.size())
+         + "\r\nConnection: close\r\n\r\n" + body;
+  http::test::client c{port};
+  reply r;
+  auto resp = c.roundtrip(raw, method == "HEAD");
+  if (!resp)
+    return r;
+  r.status = resp->status;
+  r.body = resp->body;
+  r.raw = *resp;
+  return r;
+}
+
+class service_fixture : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir = temp_dir("api");
+    cfg = test_config(dir);
+    adjust(cfg);
+    svc = std::make_unique<ls::service>(cfg);
+    port = svc->port();
+  }
+  void TearDown() override {
+    svc.reset();
+    std::filesystem::remove_all(dir);
+  }
+  /// Tests may change the config before the service starts.
+  virtual void adjust(config::config&) {}
+
+  void restart() {
+    svc.reset();
+    svc = std::make_unique<ls::service>(cfg);
+    port = svc->port();
+  }
+
+  reply call(const std::string& method, const std::string& target,
+             const std::string& body = {}, headers h = {}) {
+    return send(port, method, target, body, std::move(h));
+  }
+  reply as(const std::string& token, const std::string& method,
+           const std::string& target, const std::string& body = {},
+           headers h = {}) {
+    h["authorization"] = "Bearer " + token;
+    return send(port, method, target, body, std::move(h));
+  }
+
+  struct account {
+    std::string id, token, handle, email;
+  };
+  account signup(const std::string& handle) {
+    account a;
+    a.handle = handle;
+    a.email = handle + "@example.org";
+    auto r = call("POST", "/api/v1/accounts",
+                  R"({"email":")" + a.email
+                    + R"(","password":"correct horse","handle":")" + handle
+                    + "\"}");
+    EXPECT_EQ(r.status, 201) << r.body;
+    auto j = r.json();
+    a.id = std::string{std::string_view(j["account"]["id"])};
+    a.token = std::string{std::string_view(j["api_token"])};
+    return a;
+  }
+  std::string subscribe(const account& a, const std::string& json_body,
+                        int expect = 201) {
+    auto r = call("POST", "/api/v1/public/" + a.handle + "/subscribe", json_body);
+    EXPECT_EQ(r.status, expect) << r.body;
+    if (r.status != 200 && r.status != 201)
+      return {};
+    return std::string{std::string_view(r.json()["subscriber_id"])};
+  }
+
+  std::string dir;
+  config::config cfg;
+  std::unique_ptr<ls::service> svc;
+  uint16_t port = 0;
+};
+
+inline std::string str(simdjson::simdjson_result<simdjson::dom::element> e) {
+  std::string_view v;
+  if (e.get(v))
+    return "<not a string>";
+  return std::string{v};
+}
+
+} // namespace ls::test
+
+namespace ls::test {
+inline std::string str(simdjson::dom::element e) {
+  return str(simdjson::simdjson_result<simdjson::dom::element>{std::move(e)});
+}
+} // namespace ls::test
