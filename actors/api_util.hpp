@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/api.hpp"
+#include "actors/errors.hpp"
 #include "http/codec/json.hpp"
 
 #include <initializer_list>
@@ -98,9 +99,13 @@ void write(caf::event_based_actor* self, const call_ptr& c,
            store::write_op_ptr op, F then) {
   self->request(c->a.store, c->a.store_timeout, atom::write_v, std::move(op))
     .then([c, then](store::outcome& o) mutable { then(o); },
-          [c](caf::error&) {
-            c->problem(503, "storage is not available right now; nothing was "
-                            "changed, please try again");
+          [c](caf::error& err) {
+            auto status = to_http_status(err);
+            c->problem(status, status == 504
+                                 ? "storage did not answer in time; please "
+                                   "try again"
+                                 : "storage is not available right now; "
+                                   "please try again");
           });
 }
 

@@ -1,1 +1,1049 @@
+// The Beast HTTP/1.1 server: the only translation unit that instantiates Beast.
+//
+// Design:
+// - `core` is the state shared by the server, its io threads and its sessions.
+//   Sessions hold a shared_ptr to it: a session can outlive the server (a
+//   handler may keep a responder after stop()), and a socket must not outlive
+//   its io_context.
+// - One `session` per connection, on its own strand. It reads one request,
+//   calls the handler, and reads the next request only after the response is
+//   written, so pipelined requests are answered in order.
+// - The responder posts the reply onto the session's strand. Posting goes
+//   through core::post_mu and core::closed: once stop() has joined the io
+//   threads, replies and chunks are dropped instead of being queued on an
+//   io_context that no longer runs.
 #include "http/server.hpp"
+
+#include "http/codec/problem.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <ctime>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+namespace ls::http {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+namespace bh = boost::beast::http;
+using tcp = net::ip::tcp;
+using steady = std::chrono::steady_clock;
+
+/// How long a connection we are closing waits for the client to close its side,
+/// discarding what it still sends (so that the client reads our error response
+/// instead of a reset).
+constexpr auto linger_time = std::chrono::seconds(1);
+constexpr size_t read_chunk = 16 * 1024;
+
+class session;
+
+struct core : std::enable_shared_from_this<core> {
+  core(server_options o, request_handler h)
+      : opts(std::move(o)), handler(std::move(h)) {}
+
+  server_options opts;
+  request_handler handler;
+
+  // Declared before every io object so that it is destroyed after them.
+  net::io_context ioc;
+
+  std::mutex acceptor_mu; ///< guards acceptor and accept_retry
+  tcp::acceptor acceptor{ioc};
+  net::steady_timer accept_retry{ioc};
+
+  std::atomic<size_t> connections{0};
+
+  std::mutex flight_mu;
+  std::condition_variable flight_cv;
+  size_t in_flight = 0; ///< handler called, response not yet written
+
+  std::atomic<bool> draining{false}; ///< stop() began: no more keep-alive
+  std::atomic<bool> halted{false};   ///< stop() is closing every connection
+
+  std::mutex post_mu;
+  bool closed = false; ///< io threads joined: drop replies and chunks
+
+  std::mutex sessions_mu;
+  std::unordered_map<session*, std::weak_ptr<session>> sessions;
+
+  std::vector<std::shared_ptr<session>> live_sessions() {
+    std::vector<std::shared_ptr<session>> out;
+    std::lock_guard lk(sessions_mu);
+    out.reserve(sessions.size());
+    for (auto& [p, w] : sessions)
+      if (auto s = w.lock()) out.push_back(std::move(s));
+    return out;
+  }
+
+  void request_started() {
+    std::lock_guard lk(flight_mu);
+    ++in_flight;
+  }
+
+  void request_ended() {
+    std::lock_guard lk(flight_mu);
+    if (in_flight > 0 && --in_flight == 0) flight_cv.notify_all();
+  }
+};
+
+// -- small helpers ------------------------------------------------------------
+
+/// RFC 9110 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT" (locale
+/// independent).
+std::string http_date() {
+  static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed",
+                                         "Thu", "Fri", "Sat"};
+  static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr",
+                                           "May", "Jun", "Jul", "Aug",
+                                           "Sep", "Oct", "Nov", "Dec"};
+  thread_local std::time_t cached_at = -1;
+  thread_local char buf[32];
+  std::time_t now = std::time(nullptr);
+  if (now != cached_at) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                  days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+                  tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_at = now;
+  }
+  return buf;
+}
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+bool has_token(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+      item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+      item.remove_suffix(1);
+    if (beast::iequals(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+bool safe_header(std::string_view name, std::string_view value) {
+  if (name.empty()) return false;
+  for (char c : name)
+    if (c == '\r' || c == '\n' || c == ':' || c == ' ') return false;
+  for (char c : value)
+    if (c == '\r' || c == '\n') return false;
+  return true;
+}
+
+void cancel_quietly(const std::shared_ptr<body_stream>& body) {
+  if (!body) return;
+  try {
+    body->cancel();
+  } catch (...) {
+  }
+}
+
+/// Copies the status and headers of `r` into `res`, minus the framing headers
+/// the server owns. Returns false when the handler asked to close.
+template <class Message>
+bool copy_head(const response& r, Message& res,
+               const std::string& server_name) {
+  bool keep = true;
+  bool has_date = false;
+  bool has_server = false;
+  unsigned status = r.status;
+  if (status < 100 || status > 999) status = 500;
+  res.result(status);
+  for (auto& [name, value] : r.headers) {
+    if (!safe_header(name, value)) continue;
+    if (beast::iequals(name, "content-length") ||
+        beast::iequals(name, "transfer-encoding"))
+      continue;
+    if (beast::iequals(name, "connection")) {
+      if (has_token(value, "close")) keep = false;
+      continue;
+    }
+    if (beast::iequals(name, "date"))
+      has_date = true;
+    else if (beast::iequals(name, "server"))
+      has_server = true;
+    res.insert(name, value);
+  }
+  if (!has_date) res.set(bh::field::date, http_date());
+  if (!has_server && !server_name.empty())
+    res.set(bh::field::server, server_name);
+  return keep;
+}
+
+bool status_without_body(unsigned status) {
+  return status < 200 || status == 204 || status == 304;
+}
+
+// -- session ------------------------------------------------------------------
+
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(std::shared_ptr<core> c, tcp::socket sock)
+      : core_(std::move(c)), ex_(sock.get_executor()), stream_(std::move(sock)),
+        accepted_(steady::now()) {
+    beast::error_code ec;
+    auto& s = stream_.socket();
+    s.set_option(tcp::no_delay(true), ec);
+    auto ep = s.remote_endpoint(ec);
+    if (!ec) {
+      auto addr = ep.address();
+      if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+        addr = net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6());
+      remote_ip_ = addr.to_string();
+    }
+    core_->connections.fetch_add(1);
+  }
+
+  ~session() {
+    if (!closed_) core_->connections.fetch_sub(1);
+    if (body_) cancel_quietly(body_);
+    if (outstanding_) core_->request_ended();
+    std::lock_guard lk(core_->sessions_mu);
+    core_->sessions.erase(this);
+  }
+
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  void run() {
+    {
+      std::lock_guard lk(core_->sessions_mu);
+      core_->sessions.emplace(this, weak_from_this());
+    }
+    net::post(ex_, [self = shared_from_this()] { self->read_request(); });
+  }
+
+  // -- callable from any thread --
+
+  void post_reply(response r) {
+    post([self = shared_from_this(), r = std::move(r)]() mutable {
+      self->on_reply(std::move(r));
+    });
+  }
+
+  void post_stream(response head, std::shared_ptr<body_stream> body) {
+    auto b = body;
+    bool posted = post([self = shared_from_this(), head = std::move(head),
+                        body = std::move(body)]() mutable {
+      self->on_stream(std::move(head), std::move(body));
+    });
+    if (!posted) cancel_quietly(b);
+  }
+
+  void post_deliver(uint64_t gen, std::string chunk, bool last) {
+    post([self = shared_from_this(), gen, chunk = std::move(chunk),
+          last]() mutable { self->on_deliver(gen, std::move(chunk), last); });
+  }
+
+  /// stop(): close the connection if it waits for a new request.
+  void post_drain() {
+    net::post(ex_, [self = shared_from_this()] {
+      if (self->phase_ == phase::idle || self->phase_ == phase::lingering)
+        self->close();
+    });
+  }
+
+  void post_close() {
+    net::post(ex_, [self = shared_from_this()] { self->close(); });
+  }
+
+  /// Only when no io thread runs (end of stop()).
+  void close_now() { close(); }
+
+private:
+  enum class phase {
+    idle,      // waiting for the first byte of a request
+    head,      // reading the request head
+    body,      // reading the request body
+    handling,  // the handler has the request
+    writing,   // writing a response (or a stream)
+    lingering, // closing: our side is shut down, draining the client
+    closed
+  };
+
+  /// Posts onto the strand unless the server is fully stopped.
+  template <class F>
+  bool post(F&& f) {
+    std::lock_guard lk(core_->post_mu);
+    if (core_->closed) return false;
+    net::post(ex_, std::forward<F>(f));
+    return true;
+  }
+
+  const server_options& opts() const { return core_->opts; }
+
+  // -- reading --
+
+  void read_request() {
+    if (closed_) return;
+    if (core_->draining.load()) {
+      linger_close();
+      return;
+    }
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<size_t>(
+        opts().header_limit, std::numeric_limits<std::uint32_t>::max())));
+    parser_->body_limit(static_cast<std::uint64_t>(opts().body_limit));
+    if (buffer_.size() > 0) { // pipelined bytes already here
+      read_head(steady::now() + opts().header_timeout);
+      return;
+    }
+    phase_ = phase::idle;
+    auto deadline = first_ ? accepted_ + opts().header_timeout
+                           : steady::now() + opts().idle_timeout;
+    stream_.expires_at(deadline);
+    stream_.async_read_some(
+        buffer_.prepare(read_chunk),
+        [self = shared_from_this()](beast::error_code ec, size_t n) {
+          self->on_first_bytes(ec, n);
+        });
+  }
+
+  void on_first_bytes(beast::error_code ec, size_t n) {
+    if (closed_) return;
+    if (ec) { // idle timeout, client closed, reset: just close
+      close();
+      return;
+    }
+    buffer_.commit(n);
+    // The whole head must arrive within header_timeout (an absolute deadline,
+    // not reset by each read): a new connection counts from accept, a
+    // kept-alive one from the first byte.
+    read_head(first_ ? accepted_ + opts().header_timeout
+                     : steady::now() + opts().header_timeout);
+  }
+
+  void read_head(steady::time_point deadline) {
+    phase_ = phase::head;
+    stream_.expires_at(deadline);
+    bh::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) {
+          self->on_head(ec);
+        });
+  }
+
+  void on_head(beast::error_code ec) {
+    if (closed_) return;
+    if (ec) {
+      on_read_error(ec);
+      return;
+    }
+    if (parser_->is_done()) {
+      on_request();
+      return;
+    }
+    auto& req = parser_->get();
+    if (req.version() >= 11 &&
+        beast::iequals(req[bh::field::expect], "100-continue")) {
+      static constexpr std::string_view continue_line =
+          "HTTP/1.1 100 Continue\r\n\r\n";
+      phase_ = phase::body;
+      stream_.expires_after(opts().write_timeout);
+      net::async_write(
+          stream_, net::buffer(continue_line.data(), continue_line.size()),
+          [self = shared_from_this()](beast::error_code ec, size_t) {
+            if (self->closed_) return;
+            if (ec) {
+              self->close();
+              return;
+            }
+            self->read_body();
+          });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    phase_ = phase::body;
+    stream_.expires_after(opts().body_timeout);
+    bh::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) {
+                     if (self->closed_) return;
+                     if (ec)
+                       self->on_read_error(ec);
+                     else
+                       self->on_request();
+                   });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == bh::error::header_limit) {
+      send_error(431, "The request head exceeds " +
+                          std::to_string(opts().header_limit) + " bytes.");
+      return;
+    }
+    if (ec == bh::error::body_limit) {
+      send_error(413, "The request body exceeds " +
+                          std::to_string(opts().body_limit) + " bytes.");
+      return;
+    }
+    if (ec.category() ==
+            bh::make_error_code(bh::error::bad_method).category() &&
+        ec != bh::error::end_of_stream && ec != bh::error::partial_message &&
+        ec != bh::error::short_read) {
+      send_error(400, "Malformed HTTP request: " + ec.message() + ".");
+      return;
+    }
+    // Timeout, client gone, reset: nothing to answer.
+    close();
+  }
+
+  // -- handling --
+
+  void on_request();
+
+  void on_reply(response r) {
+    if (!outstanding_) return;
+    if (closed_) {
+      end_request();
+      return;
+    }
+    write_response(std::move(r));
+  }
+
+  void send_error(unsigned status, std::string detail) {
+    keep_alive_ = false;
+    head_request_ = false;
+    if (version_ != 10) version_ = 11;
+    write_response(problem(status, detail));
+  }
+
+  void write_response(response r) {
+    phase_ = phase::writing;
+    responding_ = true;
+    try {
+      auto& res = res_.emplace();
+      res.version(version_ == 10 ? 10 : 11);
+      if (!copy_head(r, res, opts().server_name)) keep_alive_ = false;
+      if (core_->draining.load()) keep_alive_ = false;
+      res.keep_alive(keep_alive_);
+      if (!status_without_body(res.result_int())) {
+        res.content_length(r.body.size());
+        if (!head_request_) res.body() = std::move(r.body);
+      }
+    } catch (...) {
+      res_.reset();
+      close();
+      return;
+    }
+    stream_.expires_after(opts().write_timeout);
+    bh::async_write(stream_, *res_,
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      self->on_written(ec);
+                    });
+  }
+
+  void on_written(beast::error_code ec) {
+    responding_ = false;
+    res_.reset();
+    end_request();
+    if (closed_) return;
+    if (ec) {
+      close();
+      return;
+    }
+    if (!keep_alive_) {
+      linger_close();
+      return;
+    }
+    read_request();
+  }
+
+  void end_request() {
+    if (!outstanding_) return;
+    outstanding_ = false;
+    core_->request_ended();
+  }
+
+  // -- streaming --
+
+  void on_stream(response head, std::shared_ptr<body_stream> body) {
+    if (!outstanding_) {
+      cancel_quietly(body);
+      return;
+    }
+    if (closed_) {
+      cancel_quietly(body);
+      end_request();
+      return;
+    }
+    phase_ = phase::writing;
+    responding_ = true;
+    streaming_ = true;
+    ++stream_gen_;
+    body_ = std::move(body);
+    keepalive_ = shared_from_this();
+    try {
+      auto& res = stream_head_.emplace();
+      res.version(version_ == 10 ? 10 : 11);
+      if (!copy_head(head, res, opts().server_name)) keep_alive_ = false;
+      if (core_->draining.load()) keep_alive_ = false;
+      stream_no_body_ = head_request_ || status_without_body(res.result_int());
+      if (version_ == 10)
+        keep_alive_ = false; // the body ends when the connection closes
+      else if (!status_without_body(res.result_int()))
+        res.chunked(true);
+      res.keep_alive(keep_alive_);
+      stream_sr_.emplace(res);
+    } catch (...) {
+      close();
+      return;
+    }
+    stream_.expires_after(opts().write_timeout);
+    bh::async_write_header(
+        stream_, *stream_sr_,
+        [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (self->closed_) return;
+          if (ec) {
+            self->close();
+            return;
+          }
+          if (self->stream_no_body_) {
+            self->finish_stream(true);
+            return;
+          }
+          self->start_monitor();
+          self->do_pull();
+        });
+  }
+
+  /// While streaming we do not read the socket; watch it so that a client that
+  /// goes away is noticed (and the producer cancelled) even when no chunk is
+  /// being written.
+  void start_monitor() {
+    monitoring_ = true;
+    stream_.socket().async_wait(
+        tcp::socket::wait_read,
+        [self = shared_from_this(), gen = stream_gen_](beast::error_code ec) {
+          self->on_monitor(ec, gen);
+        });
+  }
+
+  void on_monitor(beast::error_code ec, uint64_t gen) {
+    if (gen != stream_gen_ || ec == net::error::operation_aborted) return;
+    monitoring_ = false;
+    if (closed_ || !streaming_) return;
+    if (ec) {
+      close();
+      return;
+    }
+    beast::error_code ec2;
+    auto n = stream_.socket().available(ec2);
+    if (ec2 || n == 0) { // end of stream or error: the client is gone
+      close();
+      return;
+    }
+    // The client sent more (a pipelined request): it is read after the stream.
+  }
+
+  void do_pull() {
+    awaiting_ = true;
+    std::weak_ptr<session> weak = weak_from_this();
+    body_stream::deliver_fn deliver =
+        [weak, gen = stream_gen_](std::string chunk, bool last) {
+          if (auto s = weak.lock())
+            s->post_deliver(gen, std::move(chunk), last);
+        };
+    auto body = body_;
+    try {
+      body->pull(std::move(deliver));
+    } catch (...) {
+      close();
+    }
+  }
+
+  void on_deliver(uint64_t gen, std::string chunk, bool last) {
+    if (closed_ || !streaming_ || gen != stream_gen_ || !awaiting_) return;
+    awaiting_ = false;
+    if (chunk.empty() && !last) {
+      do_pull();
+      return;
+    }
+    chunk_ = std::move(chunk);
+    auto done = [self = shared_from_this(), last](beast::error_code ec,
+                                                  size_t) {
+      self->on_chunk_written(ec, last);
+    };
+    stream_.expires_after(opts().write_timeout);
+    if (version_ == 10) {
+      if (chunk_.empty()) {
+        on_chunk_written({}, last);
+        return;
+      }
+      net::async_write(stream_, net::buffer(chunk_), std::move(done));
+    } else if (!last) {
+      net::async_write(stream_, bh::make_chunk(net::buffer(chunk_)),
+                       std::move(done));
+    } else if (chunk_.empty()) {
+      net::async_write(stream_, bh::make_chunk_last(), std::move(done));
+    } else {
+      net::async_write(stream_,
+                       beast::buffers_cat(bh::make_chunk(net::buffer(chunk_)),
+                                          bh::make_chunk_last()),
+                       std::move(done));
+    }
+  }
+
+  void on_chunk_written(beast::error_code ec, bool last) {
+    chunk_.clear();
+    if (closed_) return;
+    if (ec) {
+      close();
+      return;
+    }
+    if (last) {
+      finish_stream(false);
+      return;
+    }
+    do_pull();
+  }
+
+  void finish_stream(bool cancel_body) {
+    streaming_ = false;
+    responding_ = false;
+    awaiting_ = false;
+    if (monitoring_) {
+      monitoring_ = false;
+      beast::error_code ec;
+      stream_.socket().cancel(ec);
+    }
+    auto body = std::move(body_);
+    if (cancel_body) cancel_quietly(body);
+    stream_sr_.reset();
+    stream_head_.reset();
+    end_request();
+    auto keep = std::move(keepalive_); // the caller's handler also holds us
+    if (!keep_alive_) {
+      linger_close();
+      return;
+    }
+    read_request();
+  }
+
+  // -- closing --
+
+  /// Shuts down our side and discards what the client still sends, until it
+  /// closes or linger_time passes.
+  void linger_close() {
+    if (closed_) return;
+    phase_ = phase::lingering;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) {
+      close();
+      return;
+    }
+    buffer_.consume(buffer_.size());
+    stream_.expires_after(linger_time);
+    do_linger();
+  }
+
+  void do_linger() {
+    stream_.async_read_some(
+        buffer_.prepare(read_chunk),
+        [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (self->closed_) return;
+          if (ec) {
+            self->close();
+            return;
+          }
+          self->do_linger();
+        });
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    phase_ = phase::closed;
+    stream_.close();
+    core_->connections.fetch_sub(1);
+    if (streaming_) {
+      streaming_ = false;
+      awaiting_ = false;
+      auto body = std::move(body_);
+      cancel_quietly(body);
+    }
+    if (responding_) {
+      responding_ = false;
+      end_request();
+    }
+    auto keep = std::move(keepalive_); // callers hold a shared_ptr to us
+  }
+
+  // First member, so destroyed last: the socket needs its io_context.
+  std::shared_ptr<core> core_;
+  net::any_io_executor ex_; // the strand
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  steady::time_point accepted_;
+  std::string remote_ip_;
+  std::optional<bh::request_parser<bh::string_body>> parser_;
+  std::optional<bh::response<bh::string_body>> res_;
+
+  phase phase_ = phase::idle;
+  bool first_ = true;
+  bool closed_ = false;
+  bool keep_alive_ = true;
+  bool head_request_ = false;
+  unsigned version_ = 11;
+  bool outstanding_ = false; ///< the handler has a request not yet answered
+  bool responding_ = false;  ///< a response is being written
+
+  // Streaming state.
+  bool streaming_ = false;
+  bool awaiting_ = false; ///< pull() called, deliver not yet received
+  bool monitoring_ = false;
+  bool stream_no_body_ = false;
+  uint64_t stream_gen_ = 0;
+  std::shared_ptr<body_stream> body_;
+  /// Keeps us alive while the producer works (deliver holds a weak_ptr).
+  std::shared_ptr<session> keepalive_;
+  std::optional<bh::response<bh::empty_body>> stream_head_;
+  std::optional<bh::response_serializer<bh::empty_body>> stream_sr_;
+  std::string chunk_;
+};
+
+// -- responder ----------------------------------------------------------------
+
+class responder_impl final : public responder {
+public:
+  explicit responder_impl(std::shared_ptr<session> s) : s_(std::move(s)) {}
+
+  ~responder_impl() override {
+    if (done_.exchange(true)) return;
+    try {
+      s_->post_reply(
+          problem(500, "The request handler completed without a response."));
+    } catch (...) {
+    }
+  }
+
+  void reply(response r) override {
+    if (done_.exchange(true)) return;
+    s_->post_reply(std::move(r));
+  }
+
+  void stream(response head, std::shared_ptr<body_stream> body) override {
+    if (done_.exchange(true)) return;
+    if (!body) {
+      head.body.clear();
+      s_->post_reply(std::move(head));
+      return;
+    }
+    s_->post_stream(std::move(head), std::move(body));
+  }
+
+private:
+  std::shared_ptr<session> s_;
+  std::atomic<bool> done_{false};
+};
+
+void session::on_request() {
+  if (closed_) return;
+  if (core_->halted.load()) {
+    close();
+    return;
+  }
+  auto& breq = parser_->get();
+  request r;
+  try {
+    r.method = std::string(breq.method_string());
+    r.target = std::string(breq.target());
+    auto q = r.target.find('?');
+    r.path = r.target.substr(0, q);
+    if (q != std::string::npos) r.query = r.target.substr(q + 1);
+    r.headers.reserve(16);
+    for (auto& f : breq)
+      r.headers.emplace_back(lowercase(f.name_string()),
+                             std::string(f.value()));
+    r.body = std::move(breq.body());
+    r.remote_ip = remote_ip_;
+  } catch (...) {
+    close();
+    return;
+  }
+  keep_alive_ = breq.keep_alive();
+  version_ = breq.version() == 10 ? 10 : 11;
+  head_request_ = breq.method() == bh::verb::head;
+  first_ = false;
+  parser_.reset();
+
+  phase_ = phase::handling;
+  stream_.expires_never();
+  outstanding_ = true;
+  core_->request_started();
+  try {
+    auto resp = std::make_shared<responder_impl>(shared_from_this());
+    core_->handler(std::move(r), std::move(resp));
+  } catch (...) {
+    // A throwing handler: if it dropped the responder, the client gets a 500.
+  }
+}
+
+// -- accepting ----------------------------------------------------------------
+
+void do_accept(core* c); // call with acceptor_mu held
+
+void on_accept(core* c, beast::error_code ec, tcp::socket sock) {
+  if (ec == net::error::operation_aborted) return;
+  if (!ec) {
+    if (c->halted.load() || c->connections.load() >= c->opts.max_connections) {
+      beast::error_code ignored;
+      sock.close(ignored);
+    } else {
+      try {
+        std::make_shared<session>(c->shared_from_this(), std::move(sock))
+            ->run();
+      } catch (...) {
+      }
+    }
+  }
+  std::lock_guard lk(c->acceptor_mu);
+  if (!c->acceptor.is_open()) return;
+  if (ec) { // e.g. too many open files: retry a little later, don't spin
+    c->accept_retry.expires_after(std::chrono::milliseconds(50));
+    c->accept_retry.async_wait([c](beast::error_code ec) {
+      if (ec) return;
+      std::lock_guard lk(c->acceptor_mu);
+      if (c->acceptor.is_open()) do_accept(c);
+    });
+    return;
+  }
+  do_accept(c);
+}
+
+void do_accept(core* c) {
+  c->acceptor.async_accept(net::make_strand(c->ioc),
+                           [c](beast::error_code ec, tcp::socket sock) {
+                             on_accept(c, ec, std::move(sock));
+                           });
+}
+
+std::vector<tcp::endpoint> resolve_listen(net::io_context& ioc,
+                                          const std::string& listen) {
+  auto fail = [&](const std::string& why) -> std::runtime_error {
+    return std::runtime_error("cannot listen on " + listen + ": " + why);
+  };
+  std::string host, port;
+  if (!listen.empty() && listen.front() == '[') {
+    auto close = listen.find(']');
+    if (close == std::string::npos || close + 1 >= listen.size() ||
+        listen[close + 1] != ':')
+      throw fail("expected \"[address]:port\"");
+    host = listen.substr(1, close - 1);
+    port = listen.substr(close + 2);
+  } else {
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos) throw fail("expected \"host:port\"");
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+    if (host.find(':') != std::string::npos)
+      throw fail("an IPv6 address needs brackets, e.g. \"[::1]:3000\"");
+  }
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(),
+                   [](char ch) { return ch >= '0' && ch <= '9'; }) ||
+      std::stoul(port) > 65535)
+    throw fail("invalid port \"" + port + "\"");
+  auto port_num = static_cast<uint16_t>(std::stoul(port));
+  if (host.empty() || host == "*") host = "0.0.0.0";
+
+  beast::error_code ec;
+  auto addr = net::ip::make_address(host, ec);
+  if (!ec) return {tcp::endpoint(addr, port_num)};
+
+  tcp::resolver resolver(ioc);
+  auto results = resolver.resolve(
+      host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec) throw fail("cannot resolve \"" + host + "\": " + ec.message());
+  std::vector<tcp::endpoint> v4, v6;
+  for (auto& entry : results) {
+    auto ep = entry.endpoint();
+    auto& bucket = ep.address().is_v4() ? v4 : v6;
+    if (std::find(bucket.begin(), bucket.end(), ep) == bucket.end())
+      bucket.push_back(ep);
+  }
+  v4.insert(v4.end(), v6.begin(), v6.end()); // prefer IPv4
+  if (v4.empty()) throw fail("\"" + host + "\" resolves to no address");
+  return v4;
+}
+
+} // namespace
+
+// -- server -------------------------------------------------------------------
+
+struct server::impl {
+  std::shared_ptr<core> c;
+  std::mutex life_mu;
+  bool started = false;
+  bool stopped = false;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+  std::atomic<uint16_t> port{0};
+};
+
+server::server(server_options opts, request_handler handler)
+    : impl_(std::make_unique<impl>()) {
+  impl_->c = std::make_shared<core>(std::move(opts), std::move(handler));
+}
+
+server::~server() {
+  try {
+    stop();
+  } catch (...) {
+  }
+}
+
+void server::start() {
+  std::lock_guard lk(impl_->life_mu);
+  if (impl_->stopped)
+    throw std::runtime_error("ls::http::server: start() after stop()");
+  if (impl_->started) return;
+  auto& c = *impl_->c;
+  const auto& listen = c.opts.listen;
+  auto endpoints = resolve_listen(c.ioc, listen);
+
+  {
+    std::lock_guard alk(c.acceptor_mu);
+    beast::error_code ec;
+    for (auto& ep : endpoints) {
+      ec = {};
+      c.acceptor.open(ep.protocol(), ec);
+      if (!ec) c.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+      if (!ec) c.acceptor.bind(ep, ec);
+      if (!ec) c.acceptor.listen(net::socket_base::max_listen_connections, ec);
+      if (!ec) break;
+      beast::error_code ignored;
+      c.acceptor.close(ignored);
+    }
+    if (ec)
+      throw std::runtime_error("cannot listen on " + listen + ": " +
+                               ec.message());
+    impl_->port = c.acceptor.local_endpoint(ec).port();
+    do_accept(&c);
+  }
+
+  impl_->work.emplace(c.ioc.get_executor());
+  unsigned n = std::max(1u, c.opts.threads);
+  for (unsigned i = 0; i < n; ++i) {
+    impl_->threads.emplace_back([cp = impl_->c] {
+      for (;;) {
+        try {
+          cp->ioc.run();
+          break;
+        } catch (...) {
+          // A handler threw: keep serving.
+        }
+      }
+    });
+  }
+  impl_->started = true;
+}
+
+uint16_t server::port() const {
+  return impl_->port.load();
+}
+
+void server::stop_accepting() {
+  auto& c = *impl_->c;
+  std::lock_guard lk(c.acceptor_mu);
+  beast::error_code ec;
+  if (c.acceptor.is_open()) c.acceptor.close(ec);
+  c.accept_retry.cancel();
+}
+
+void server::stop(std::chrono::milliseconds grace) {
+  std::lock_guard lk(impl_->life_mu);
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  stop_accepting();
+  auto c = impl_->c;
+  if (!impl_->started) {
+    std::lock_guard plk(c->post_mu);
+    c->closed = true;
+    return;
+  }
+
+  // 1. No more keep-alive; idle connections close now.
+  c->draining = true;
+  for (auto& s : c->live_sessions())
+    s->post_drain();
+
+  // 2. Wait (bounded) for the requests in flight.
+  {
+    std::unique_lock flk(c->flight_mu);
+    c->flight_cv.wait_for(flk, grace, [&] { return c->in_flight == 0; });
+  }
+
+  // 3. Close every connection, stop the io threads.
+  c->halted = true;
+  for (auto& s : c->live_sessions())
+    s->post_close();
+  impl_->work.reset();
+  c->ioc.stop();
+  bool on_io_thread = false;
+  for (auto& t : impl_->threads) {
+    if (t.get_id() == std::this_thread::get_id()) {
+      on_io_thread = true; // not supported, but don't deadlock
+      t.detach();
+    } else if (t.joinable()) {
+      t.join();
+    }
+  }
+  impl_->threads.clear();
+  {
+    std::lock_guard plk(c->post_mu);
+    c->closed = true; // from now on replies and chunks are dropped
+  }
+  if (on_io_thread) return;
+
+  // 4. Run what is left (closes, aborted completions) on this thread, so that
+  //    no handler holding a session stays queued in the io_context.
+  for (auto& s : c->live_sessions())
+    s->close_now();
+  c->ioc.restart();
+  for (;;) {
+    try {
+      c->ioc.poll();
+      break;
+    } catch (...) {
+    }
+  }
+  c->handler = nullptr; // release what the handler captured
+}
+
+size_t server::connection_count() const {
+  return impl_->c->connections.load();
+}
+
+} // namespace ls::http
