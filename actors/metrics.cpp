@@ -4,6 +4,22 @@
 
 namespace ls {
 
+namespace {
+
+/// A client may send any token as the method, and every distinct label set keeps its own
+/// histogram forever: only the methods the API serves get a label of their own.
+const std::string& method_label(const std::string& method) {
+  static const std::string known[] = {"GET",   "HEAD",   "POST",   "PUT",
+                                      "PATCH", "DELETE", "OPTIONS"};
+  static const std::string other = "OTHER";
+  for (auto& k : known)
+    if (k == method)
+      return k;
+  return other;
+}
+
+} // namespace
+
 void histogram::observe(double v) {
   size_t i = 0;
   while (i < bounds_.size() && v > bounds_[i])
@@ -33,7 +49,7 @@ void histogram::render(std::string& out, const std::string& name,
 void metrics::request_done(const std::string& method, const std::string& route,
                            unsigned status, double seconds) {
   std::lock_guard guard{mutex_};
-  auto& r = routes_[{method, route}];
+  auto& r = routes_[{method_label(method), route}];
   ++r.by_status[status];
   r.latency.observe(seconds);
 }

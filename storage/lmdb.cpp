@@ -18,6 +18,13 @@ void check(const char* where, int rc) {
     throw error(where, rc);
 }
 
+/// LMDB refuses (MDB_BAD_VALSIZE) empty keys and keys longer than its limit (511 bytes by
+/// default): no such key can be stored, so looking one up finds nothing.
+bool storable_key(MDB_txn* t, std::string_view key) {
+  return !key.empty()
+         && key.size() <= static_cast<size_t>(mdb_env_get_maxkeysize(mdb_txn_env(t)));
+}
+
 } // namespace
 
 error::error(const char* where, int code)
@@ -94,6 +101,8 @@ dbi txn::open(const char* name, unsigned flags) {
 }
 
 std::optional<std::string_view> txn::get(dbi db, std::string_view key) {
+  if (!storable_key(txn_, key))
+    return std::nullopt;
   auto k = to_val(key);
   MDB_val v;
   auto rc = mdb_get(txn_, db, &k, &v);
@@ -121,6 +130,8 @@ bool txn::put_if_absent(dbi db, std::string_view key, std::string_view value) {
 }
 
 bool txn::del(dbi db, std::string_view key) {
+  if (!storable_key(txn_, key))
+    return false;
   auto k = to_val(key);
   auto rc = mdb_del(txn_, db, &k, nullptr);
   if (rc == MDB_NOTFOUND)
@@ -156,6 +167,8 @@ bool cursor::move(MDB_cursor_op op) {
 }
 
 bool cursor::seek(std::string_view key) {
+  if (key.empty()) // every key is >= "", and LMDB refuses an empty one
+    return first();
   k_ = to_val(key);
   return move(MDB_SET_RANGE);
 }

@@ -63,7 +63,7 @@ public:
   dbi open(const char* name, unsigned flags = MDB_CREATE);
   std::optional<std::string_view> get(dbi db, std::string_view key);
   void put(dbi db, std::string_view key, std::string_view value, unsigned flags = 0);
-  /// false when the key was absent (and nothing changed)
+  /// false when the key was already present (and nothing changed)
   bool put_if_absent(dbi db, std::string_view key, std::string_view value);
   bool del(dbi db, std::string_view key);
   void commit();
