@@ -66,6 +66,9 @@ public:
   /// Sends `head` (status and headers; its body is ignored) then the chunks of `body`,
   /// with Transfer-Encoding: chunked.
   virtual void stream(response head, std::shared_ptr<body_stream> body) = 0;
+  /// Closes the connection without answering (to play a dropped connection in the Mailchimp
+  /// simulator). Counts as the reply.
+  virtual void abort() = 0;
 };
 
 using responder_ptr = std::shared_ptr<responder>;

@@ -249,6 +249,11 @@ public:
     });
   }
 
+  /// Closes the connection without answering (responder::abort()).
+  void post_abort() {
+    post([self = shared_from_this()] { self->on_abort(); });
+  }
+
   void post_stream(response head, std::shared_ptr<body_stream> body) {
     auto b = body;
     bool posted = post([self = shared_from_this(), head = std::move(head),
@@ -429,6 +434,12 @@ private:
       return;
     }
     write_response(std::move(r));
+  }
+
+  void on_abort() {
+    if (!outstanding_) return;
+    end_request();
+    close();
   }
 
   void send_error(unsigned status, std::string detail) {
@@ -761,6 +772,11 @@ public:
       return;
     }
     s_->post_stream(std::move(head), std::move(body));
+  }
+
+  void abort() override {
+    if (done_.exchange(true)) return;
+    s_->post_abort();
   }
 
 private:
