@@ -138,6 +138,13 @@ const route_def routes[] = {
   {"PATCH", "/api/v1/subscribers/{id}", patch_subscriber, true, false},
   {"DELETE", "/api/v1/subscribers/{id}", delete_subscriber, true, false},
   {"GET", "/api/v1/exports/subscribers.csv", export_csv, true, false},
+  {"GET", "/api/v1/integrations", integrations_overview, true, false},
+  {"GET", "/api/v1/integrations/mailchimp/connect", mailchimp_connect, true, false},
+  {"GET", "/api/v1/integrations/mailchimp/audiences", list_audiences, true, false},
+  {"POST", "/api/v1/integrations/mailchimp/audiences", create_audience, true, false},
+  {"PUT", "/api/v1/integrations/mailchimp/audience", choose_audience, true, false},
+  {"DELETE", "/api/v1/integrations/mailchimp", mailchimp_disconnect, true, false},
+  {"GET", "/dashboard/email-collection", dashboard_page, false, false},
 };
 
 void bridge(caf::event_based_actor* self, call_ptr c, const route_def* r) {

@@ -28,6 +28,9 @@ struct app {
   std::shared_ptr<store::database> db;
   std::shared_ptr<metrics> stats;
   store_actor store;
+  integrations_actor integrations;
+  fetcher_actor oauth_fetcher;
+  mailchimp::endpoints mailchimp_endpoints;
   crypto::secret_key secret_key{};
   rate_limiter subscribe_per_ip{0};
   rate_limiter subscribe_per_handle{0};
@@ -35,6 +38,7 @@ struct app {
   failure_throttle login_per_email{5, std::chrono::minutes(15)};
   std::chrono::seconds store_timeout{30};
   bool cookie_secure = false; ///< public_url is https
+  std::chrono::milliseconds oauth_state_lifetime = std::chrono::minutes(10);
 
   app(caf::actor_system& s, config::config c, std::shared_ptr<store::database> d,
       std::shared_ptr<metrics> m, store_actor st);

@@ -30,6 +30,15 @@ void patch_subscriber(caf::event_based_actor* self, call_ptr c);
 void delete_subscriber(caf::event_based_actor* self, call_ptr c);
 void export_csv(caf::event_based_actor* self, call_ptr c);
 
+// api_mailchimp.cpp
+void integrations_overview(caf::event_based_actor* self, call_ptr c);
+void mailchimp_connect(caf::event_based_actor* self, call_ptr c);
+void dashboard_page(caf::event_based_actor* self, call_ptr c);
+void list_audiences(caf::event_based_actor* self, call_ptr c);
+void create_audience(caf::event_based_actor* self, call_ptr c);
+void choose_audience(caf::event_based_actor* self, call_ptr c);
+void mailchimp_disconnect(caf::event_based_actor* self, call_ptr c);
+
 // api.cpp
 void healthz(caf::event_based_actor* self, call_ptr c);
 void metrics_text(caf::event_based_actor* self, call_ptr c);

@@ -1,5 +1,6 @@
 #include "actors/errors.hpp"
 
+#include <caf/message.hpp>
 #include <caf/sec.hpp>
 
 namespace ls {
@@ -15,8 +16,18 @@ std::string to_string(ls_error x) {
     case ls_error::forbidden: return "forbidden";
     case ls_error::rate_limited: return "rate_limited";
     case ls_error::unavailable: return "unavailable";
+    case ls_error::upstream_failed: return "upstream_failed";
+    case ls_error::not_connected: return "not_connected";
   }
   return "unknown";
+}
+
+std::string error_detail(const caf::error& err) {
+  auto& ctx = err.context();
+  for (size_t i = 0; i < ctx.size(); ++i)
+    if (ctx.match_element<std::string>(i))
+      return ctx.get_as<std::string>(i);
+  return {};
 }
 
 unsigned to_http_status(const caf::error& err) {
@@ -29,6 +40,8 @@ unsigned to_http_status(const caf::error& err) {
       case ls_error::forbidden: return 403;
       case ls_error::rate_limited: return 429;
       case ls_error::unavailable: return 503;
+      case ls_error::upstream_failed: return 502;
+      case ls_error::not_connected: return 409;
       case ls_error::storage_failure:
       case ls_error::unspecified: return 500;
     }

@@ -18,7 +18,12 @@ enum class ls_error : uint8_t {
   forbidden,
   rate_limited,
   unavailable,
+  upstream_failed, ///< Mailchimp (or another remote) failed or refused
+  not_connected,   ///< the integration is not connected (or needs reconnecting)
 };
+
+/// The human detail carried in an error's context, if any.
+std::string error_detail(const caf::error& err);
 
 std::string to_string(ls_error x);
 

@@ -1,6 +1,9 @@
 #include "actors/service.hpp"
 
 #include "actors/api.hpp"
+#include "actors/integrations.hpp"
+#include "http/client/client.hpp"
+#include "http/sim/simulator.hpp"
 #include "actors/metrics.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
@@ -34,11 +37,20 @@ struct service::impl {
   std::shared_ptr<metrics> stats;
   store_actor store;
   caf::actor root;
+  std::shared_ptr<http::client> client;
+  // Sandbox mode: the Mailchimp simulator, in process on its own port.
+  std::unique_ptr<mcsim::simulator> sim;
+  std::unique_ptr<http::server> sim_server;
+  integrations_actor integrations;
+  fetcher_actor oauth_fetcher;
   std::unique_ptr<api::app> app;
   std::unique_ptr<http::server> server;
   bool stopped = false;
 
-  impl(const config::config& cfg, std::function<void(std::string)> on_fatal)
+  std::string sandbox_base;
+
+  impl(const config::config& cfg, std::function<void(std::string)> on_fatal,
+       service_options opts)
     : sys(make_system_config(sys_cfg)) {
     crypto::init();
     auto key = crypto::load_or_create_key(cfg.security.secret_key_file);
@@ -46,23 +58,71 @@ struct service::impl {
                                            cfg.storage.map_size);
     stats = std::make_shared<metrics>();
     store = sys.spawn<caf::detached>(store_impl, db, stats);
+    client = std::make_shared<http::client>();
+    auto endpoints = start_mailchimp(cfg, key);
+    integrations_config icfg;
+    icfg.db = db;
+    icfg.client = client;
+    icfg.store = store;
+    icfg.key = key;
+    icfg.endpoints = endpoints;
+    icfg.max_connections = cfg.mailchimp.max_connections;
+    icfg.request_timeout = cfg.mailchimp.request_timeout;
+    integrations = sys.spawn(integrations_impl, icfg);
+    oauth_fetcher = sys.spawn(fetcher_impl, client, size_t{32});
     if (!on_fatal)
       on_fatal = [](std::string) {};
     root = sys.spawn(supervisor,
-                     std::vector<caf::actor>{caf::actor_cast<caf::actor>(store)},
+                     std::vector<caf::actor>{caf::actor_cast<caf::actor>(store),
+                                             caf::actor_cast<caf::actor>(integrations),
+                                             caf::actor_cast<caf::actor>(oauth_fetcher)},
                      std::move(on_fatal));
     app = std::make_unique<api::app>(sys, cfg, db, stats, store);
     app->secret_key = key;
-    http::server_options opts;
-    opts.listen = cfg.server.listen;
-    opts.threads = cfg.server.threads;
-    server = std::make_unique<http::server>(opts, api::make_handler(*app));
+    app->integrations = integrations;
+    app->oauth_fetcher = oauth_fetcher;
+    app->mailchimp_endpoints = endpoints;
+    app->oauth_state_lifetime = opts.oauth_state_lifetime;
+    http::server_options http_opts;
+    http_opts.listen = cfg.server.listen;
+    http_opts.threads = cfg.server.threads;
+    server = std::make_unique<http::server>(http_opts, api::make_handler(*app));
     try {
       server->start();
     } catch (...) {
       shutdown_actors();
       throw;
     }
+  }
+
+  /// In sandbox mode, starts the simulator and points Mailchimp's URLs at it.
+  mailchimp::endpoints start_mailchimp(const config::config& cfg,
+                                       const crypto::secret_key& key) {
+    if (cfg.mailchimp.mode != "sandbox")
+      return {cfg.mailchimp.oauth_base_url, cfg.mailchimp.api_base_url};
+    mcsim::options o;
+    o.sandbox_redirect_uris = cfg.mailchimp.redirect_uris;
+    // Tokens signed with a key derived from ours: a restart keeps sandbox connections valid.
+    o.token_key = crypto::base64url(crypto::sha256(
+      "mailchimp-sim:" + std::string{key.begin(), key.end()}));
+    sim = std::make_unique<mcsim::simulator>(o);
+    // The configured app, so connect works whatever client id the config names.
+    sim->add_app(cfg.mailchimp.client_id, cfg.mailchimp.client_secret,
+                 cfg.mailchimp.redirect_uris);
+    http::server_options so;
+    so.listen = cfg.mailchimp.sandbox_listen;
+    so.threads = 1;
+    sim_server = std::make_unique<http::server>(so, sim->handler());
+    sim_server->start();
+    auto host = cfg.mailchimp.sandbox_listen.substr(
+      0, cfg.mailchimp.sandbox_listen.rfind(':'));
+    if (host.empty() || host == "0.0.0.0")
+      host = "127.0.0.1";
+    auto base = "http://" + host + ":" + std::to_string(sim_server->port());
+    sim->set_base_url(base);
+    sandbox_base = base;
+    spdlog::info("sandbox: Mailchimp simulator on {}", base);
+    return {base, base + "/3.0"};
   }
 
   void shutdown_actors() {
@@ -82,13 +142,23 @@ struct service::impl {
     server->stop_accepting();
     server->stop(grace); // in-flight requests finish; their writes are committed by then
     shutdown_actors();
+    if (sim_server) {
+      sim->stop();
+      sim_server->stop(std::chrono::seconds(1));
+    }
+    client->stop();
     db->env().sync();
   }
 };
 
 service::service(const config::config& cfg,
-                 std::function<void(std::string)> on_fatal)
-  : impl_(std::make_unique<impl>(cfg, std::move(on_fatal))) {
+                 std::function<void(std::string)> on_fatal,
+                 service_options opts)
+  : impl_(std::make_unique<impl>(cfg, std::move(on_fatal), opts)) {
+}
+
+std::string service::sandbox_url() const {
+  return impl_->sandbox_base;
 }
 
 service::~service() {

@@ -11,17 +11,25 @@
 
 namespace ls {
 
+/// Settings that are not configuration: tests shorten them.
+struct service_options {
+  std::chrono::milliseconds oauth_state_lifetime = std::chrono::minutes(10);
+};
+
 class service {
 public:
   /// Opens storage and starts everything; throws on failure (port in use, bad storage).
   /// `on_fatal` runs (on some thread) when a core actor dies.
   explicit service(const config::config& cfg,
-                   std::function<void(std::string)> on_fatal = {});
+                   std::function<void(std::string)> on_fatal = {},
+                   service_options opts = {});
   ~service(); ///< stop()
   service(const service&) = delete;
   service& operator=(const service&) = delete;
 
   uint16_t port() const;
+  /// The in-process Mailchimp simulator's base URL in sandbox mode, else "".
+  std::string sandbox_url() const;
   /// Graceful stop: stop accepting, let in-flight requests finish (up to `grace`), stop the
   /// actors, sync and close LMDB. Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));

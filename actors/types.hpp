@@ -1,6 +1,7 @@
 // Every atom and message type of the system, in one CAF type-ID block.
 #pragma once
 
+#include "actors/mailchimp.hpp"
 #include "storage/database.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -23,18 +24,67 @@ typename Inspector::result_type inspect(Inspector& f, health_report& x) {
   return f(caf::meta::type_name("health_report"), x.storage_ok, x.commits);
 }
 
+/// One outbound HTTP exchange with Mailchimp (OAuth or API).
+struct mc_call {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers; ///< may hold a token: never log
+  std::string body;
+  int64_t timeout_ms = 120000;
+};
+
+struct mc_reply {
+  unsigned status = 0; ///< 0: no answer (see error)
+  std::string body;
+  std::string error;
+};
+
+/// What the integrations overview shows of a Mailchimp connection.
+struct mailchimp_status {
+  std::string state = "disconnected"; ///< disconnected | connected | needs_reconnect
+  std::string account_name;
+  std::string login_email;
+  std::string dc;
+  std::string audience_id;
+  std::string audience_name;
+};
+
+using audience_list = std::vector<mailchimp::audience>;
+
 } // namespace ls
 
 // write_op and outcome live in one process only: they are never serialized.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::store::write_op_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::store::outcome)
+// Mailchimp exchanges stay in process too (they may carry tokens: never serialized).
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::mc_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::mc_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::mailchimp_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::audience_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::mailchimp::audience)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::store::mailchimp_connection)
 
 CAF_BEGIN_TYPE_ID_BLOCK(ls, caf::first_custom_type_id)
   CAF_ADD_ATOM(ls, ls::atom, write, "write")
   CAF_ADD_ATOM(ls, ls::atom, flush, "flush")
   CAF_ADD_ATOM(ls, ls::atom, health, "health")
   CAF_ADD_ATOM(ls, ls::atom, next, "next")
+  CAF_ADD_ATOM(ls, ls::atom, call, "call")
+  CAF_ADD_ATOM(ls, ls::atom, done, "done")
+  CAF_ADD_ATOM(ls, ls::atom, audiences, "audiences")
+  CAF_ADD_ATOM(ls, ls::atom, create, "create")
+  CAF_ADD_ATOM(ls, ls::atom, choose, "choose")
+  CAF_ADD_ATOM(ls, ls::atom, status, "status")
+  CAF_ADD_ATOM(ls, ls::atom, connected, "connected")
+  CAF_ADD_ATOM(ls, ls::atom, disconnect, "disconnect")
+  CAF_ADD_ATOM(ls, ls::atom, rejected, "rejected")
   CAF_ADD_TYPE_ID(ls, (ls::store::write_op_ptr))
   CAF_ADD_TYPE_ID(ls, (ls::store::outcome))
   CAF_ADD_TYPE_ID(ls, (ls::health_report))
+  CAF_ADD_TYPE_ID(ls, (ls::mc_call))
+  CAF_ADD_TYPE_ID(ls, (ls::mc_reply))
+  CAF_ADD_TYPE_ID(ls, (ls::mailchimp_status))
+  CAF_ADD_TYPE_ID(ls, (ls::audience_list))
+  CAF_ADD_TYPE_ID(ls, (ls::mailchimp::audience))
+  CAF_ADD_TYPE_ID(ls, (ls::store::mailchimp_connection))
 CAF_END_TYPE_ID_BLOCK(ls)

@@ -7,6 +7,7 @@ find_package(spdlog 1.10 REQUIRED CONFIG)
 find_package(tomlplusplus 3 REQUIRED CONFIG)
 find_package(CLI11 REQUIRED CONFIG)
 find_package(GTest REQUIRED CONFIG)
+find_package(OpenSSL 3 REQUIRED)
 pkg_check_modules(LMDB REQUIRED IMPORTED_TARGET lmdb)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 

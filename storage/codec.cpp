@@ -11,6 +11,9 @@ constexpr uint8_t account_v1 = 0x11;
 constexpr uint8_t session_v1 = 0x21;
 constexpr uint8_t campaign_v1 = 0x31;
 constexpr uint8_t subscriber_v1 = 0x41;
+constexpr uint8_t oauth_state_v1 = 0x51;
+constexpr uint8_t mailchimp_connection_v1 = 0x61;
+constexpr uint8_t sync_job_v1 = 0x71;
 
 class writer {
 public:
@@ -260,6 +263,156 @@ bool decode(std::string_view in, subscriber& x) {
   r.str(x.opt_in.ip);
   r.str(x.opt_in.user_agent);
   r.str(x.opt_in.campaign_id);
+  return r.ok();
+}
+
+std::string encode(const oauth_state& x) {
+  writer w{oauth_state_v1};
+  w.str(x.account_id);
+  w.str(x.session_hash);
+  w.str(x.redirect_uri);
+  w.i64(x.created_at);
+  w.i64(x.expires_at);
+  w.i64(x.consumed_at);
+  return w.take();
+}
+
+bool decode(std::string_view in, oauth_state& x) {
+  reader r{in};
+  if (r.tag() != oauth_state_v1)
+    return false;
+  r.str(x.account_id);
+  r.str(x.session_hash);
+  r.str(x.redirect_uri);
+  x.created_at = r.i64();
+  x.expires_at = r.i64();
+  x.consumed_at = r.i64();
+  return r.ok();
+}
+
+std::string encode(const mailchimp_connection& x) {
+  writer w{mailchimp_connection_v1};
+  w.str(x.account_id);
+  w.str(x.status);
+  w.str(x.sealed_token);
+  w.str(x.dc);
+  w.str(x.api_endpoint);
+  w.str(x.user_id);
+  w.str(x.account_name);
+  w.str(x.login_email);
+  w.str(x.audience_id);
+  w.str(x.audience_name);
+  w.i64(x.connected_at);
+  w.i64(x.updated_at);
+  return w.take();
+}
+
+bool decode(std::string_view in, mailchimp_connection& x) {
+  reader r{in};
+  if (r.tag() != mailchimp_connection_v1)
+    return false;
+  r.str(x.account_id);
+  r.str(x.status);
+  r.str(x.sealed_token);
+  r.str(x.dc);
+  r.str(x.api_endpoint);
+  r.str(x.user_id);
+  r.str(x.account_name);
+  r.str(x.login_email);
+  r.str(x.audience_id);
+  r.str(x.audience_name);
+  x.connected_at = r.i64();
+  x.updated_at = r.i64();
+  return r.ok();
+}
+
+namespace {
+
+void write_skip(writer& w, const skip_count& s) {
+  w.u64(s.count);
+  w.strs(s.examples);
+}
+
+void read_skip(reader& r, skip_count& s) {
+  s.count = r.u64();
+  r.strs(s.examples);
+}
+
+} // namespace
+
+std::string encode(const sync_job& x) {
+  writer w{sync_job_v1};
+  w.str(x.id);
+  w.str(x.account_id);
+  w.str(x.provider);
+  w.str(x.status);
+  w.str(x.scope_type);
+  w.str(x.scope_campaign_id);
+  w.str(x.audience_id);
+  w.str(x.audience_name);
+  w.u64(x.attempt);
+  w.i64(x.created_at);
+  w.i64(x.started_at);
+  w.i64(x.finished_at);
+  w.i64(x.updated_at);
+  w.u64(x.total);
+  w.u64(x.processed);
+  w.u64(x.created);
+  w.u64(x.updated);
+  w.u64(x.skipped);
+  w.u64(x.phone_only);
+  w.u64(x.unsubscribed);
+  write_skip(w, x.must_resubscribe);
+  write_skip(w, x.invalid_email);
+  write_skip(w, x.forgotten);
+  write_skip(w, x.other);
+  w.strs(x.other_reasons);
+  w.strs(x.notes);
+  w.str(x.error_code);
+  w.str(x.error_message);
+  w.str(x.cursor);
+  w.boolean(x.cancel_requested);
+  w.boolean(x.since_last_handoff);
+  w.i64(x.since_us);
+  return w.take();
+}
+
+bool decode(std::string_view in, sync_job& x) {
+  reader r{in};
+  if (r.tag() != sync_job_v1)
+    return false;
+  r.str(x.id);
+  r.str(x.account_id);
+  r.str(x.provider);
+  r.str(x.status);
+  r.str(x.scope_type);
+  r.str(x.scope_campaign_id);
+  r.str(x.audience_id);
+  r.str(x.audience_name);
+  x.attempt = static_cast<uint32_t>(r.u64());
+  x.created_at = r.i64();
+  x.started_at = r.i64();
+  x.finished_at = r.i64();
+  x.updated_at = r.i64();
+  x.total = r.u64();
+  x.processed = r.u64();
+  x.created = r.u64();
+  x.updated = r.u64();
+  x.skipped = r.u64();
+  x.phone_only = r.u64();
+  x.unsubscribed = r.u64();
+  read_skip(r, x.must_resubscribe);
+  read_skip(r, x.invalid_email);
+  read_skip(r, x.forgotten);
+  read_skip(r, x.other);
+  r.strs(x.other_reasons);
+  r.strs(x.notes);
+  r.str(x.error_code);
+  r.str(x.error_message);
+  r.str(x.cursor);
+  x.cancel_requested = r.boolean();
+  x.since_last_handoff = r.boolean();
+  x.since_us = r.i64();
   return r.ok();
 }
 

@@ -118,6 +118,10 @@ void database::open_schema() {
   subscribers_ = t.open("subscribers");
   subscriber_keys_ = t.open("subscriber_keys");
   contacts_ = t.open("contacts");
+  oauth_states_ = t.open("oauth_states");
+  mailchimp_connections_ = t.open("mailchimp_connections");
+  jobs_ = t.open("jobs");
+  job_keys_ = t.open("job_keys");
   unsigned found = 0;
   if (auto v = t.get(meta_, "schema_version"))
     found = static_cast<unsigned>(std::stoul(std::string{*v}));
@@ -545,6 +549,196 @@ size_t database::subscriber_count(std::string_view account_id) {
        ok = cur.next())
     ++n;
   return n;
+}
+
+// -- Mailchimp ---------------------------------------------------------------------------------
+
+std::optional<oauth_state> database::oauth_state_by_hash(std::string_view state_hash) {
+  reader r{*this};
+  auto v = r.txn.get(oauth_states_, state_hash);
+  oauth_state s;
+  if (!v || !decode(*v, s))
+    return std::nullopt;
+  return s;
+}
+
+outcome database::put_oauth_state(lmdb::txn& t, std::string_view state_hash,
+                                  const oauth_state& s) {
+  t.put(oauth_states_, state_hash, encode(s));
+  return {};
+}
+
+outcome database::consume_oauth_state(lmdb::txn& t, std::string_view state_hash,
+                                      int64_t now, oauth_state& found) {
+  auto v = t.get(oauth_states_, state_hash);
+  if (!v || !decode(*v, found))
+    return outcome::fail(outcome::not_found, "unknown state");
+  if (found.consumed_at != 0)
+    return outcome::fail(outcome::conflict, "state already used");
+  found.consumed_at = now;
+  t.put(oauth_states_, state_hash, encode(found));
+  return {};
+}
+
+void database::purge_oauth_states(lmdb::txn& t, int64_t now) {
+  constexpr int64_t day_us = int64_t{24} * 3600 * 1000000;
+  std::vector<std::string> stale;
+  {
+    lmdb::cursor cur{t, oauth_states_};
+    for (bool ok = cur.first(); ok; ok = cur.next()) {
+      oauth_state s;
+      if (!decode(cur.value(), s) || s.expires_at + day_us < now)
+        stale.emplace_back(cur.key());
+    }
+  }
+  for (auto& k : stale)
+    t.del(oauth_states_, k);
+}
+
+std::optional<mailchimp_connection>
+database::mailchimp_connection_of(std::string_view account_id) {
+  reader r{*this};
+  auto v = r.txn.get(mailchimp_connections_, account_id);
+  mailchimp_connection c;
+  if (!v || !decode(*v, c))
+    return std::nullopt;
+  return c;
+}
+
+std::vector<mailchimp_connection> database::mailchimp_connections() {
+  std::vector<mailchimp_connection> out;
+  reader r{*this};
+  lmdb::cursor cur{r.txn, mailchimp_connections_};
+  for (bool ok = cur.first(); ok; ok = cur.next()) {
+    mailchimp_connection c;
+    if (decode(cur.value(), c))
+      out.push_back(std::move(c));
+  }
+  return out;
+}
+
+outcome database::put_mailchimp_connection(lmdb::txn& t,
+                                           const mailchimp_connection& c) {
+  t.put(mailchimp_connections_, c.account_id, encode(c));
+  return {};
+}
+
+outcome database::modify_mailchimp_connection(
+  lmdb::txn& t, std::string_view account_id,
+  const std::function<void(mailchimp_connection&)>& change) {
+  auto v = t.get(mailchimp_connections_, account_id);
+  mailchimp_connection c;
+  if (!v || !decode(*v, c))
+    return outcome::fail(outcome::not_found, "Mailchimp is not connected");
+  change(c);
+  t.put(mailchimp_connections_, account_id, encode(c));
+  return {};
+}
+
+outcome database::delete_mailchimp_connection(lmdb::txn& t,
+                                              std::string_view account_id) {
+  if (auto v = t.get(mailchimp_connections_, account_id)) {
+    // Overwrite before deleting, so the page that held the sealed token is rewritten
+    // rather than only unlinked.
+    std::string zeros(v->size(), '\0');
+    t.put(mailchimp_connections_, account_id, zeros);
+    t.del(mailchimp_connections_, account_id);
+    return {};
+  }
+  return outcome::fail(outcome::not_found, "Mailchimp is not connected");
+}
+
+// -- jobs ----------------------------------------------------------------------------------------
+
+std::optional<sync_job> database::job_by_id(std::string_view account_id,
+                                            std::string_view id) {
+  reader r{*this};
+  auto ts = r.txn.get(job_keys_, cat(account_id, id));
+  if (!ts)
+    return std::nullopt;
+  auto v = r.txn.get(jobs_, cat(account_id, *ts, id));
+  sync_job j;
+  if (!v || !decode(*v, j))
+    return std::nullopt;
+  return j;
+}
+
+std::optional<database::job_page>
+database::jobs(std::string_view account_id, std::string_view status,
+               std::string_view provider, std::string_view cursor, size_t limit,
+               size_t max_scan) {
+  if (!cursor.empty() && cursor.size() != 8 + account_id.size())
+    return std::nullopt;
+  job_page page;
+  reader r{*this};
+  lmdb::cursor cur{r.txn, jobs_};
+  bool ok;
+  if (cursor.empty()) {
+    ok = cur.seek(cat(account_id, std::string(1, '\xff')));
+    ok = ok ? cur.prev() : cur.last();
+  } else {
+    auto from = cat(account_id, cursor);
+    ok = cur.seek(from);
+    ok = ok ? cur.prev() : cur.last();
+  }
+  size_t scanned = 0;
+  std::string last_key;
+  for (; ok && starts_with(cur.key(), account_id); ok = cur.prev()) {
+    last_key = cur.key();
+    sync_job j;
+    if (decode(cur.value(), j) && (status.empty() || j.status == status)
+        && (provider.empty() || j.provider == provider)) {
+      page.items.push_back(std::move(j));
+      if (page.items.size() == limit)
+        break;
+    }
+    if (++scanned >= max_scan)
+      break;
+  }
+  if (ok && starts_with(cur.key(), account_id)) {
+    if (cur.prev() && starts_with(cur.key(), account_id))
+      page.next_cursor = last_key.substr(account_id.size());
+  }
+  return page;
+}
+
+std::vector<sync_job> database::unfinished_jobs() {
+  std::vector<sync_job> out;
+  reader r{*this};
+  lmdb::cursor cur{r.txn, jobs_};
+  for (bool ok = cur.first(); ok; ok = cur.next()) {
+    sync_job j;
+    if (decode(cur.value(), j) && (j.status == "PENDING" || j.status == "RUNNING"))
+      out.push_back(std::move(j));
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
+    return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+  });
+  return out;
+}
+
+outcome database::put_job(lmdb::txn& t, const sync_job& j) {
+  auto ts = be64(j.created_at);
+  t.put(job_keys_, cat(j.account_id, j.id), ts);
+  t.put(jobs_, cat(j.account_id, ts, j.id), encode(j));
+  return {};
+}
+
+outcome database::modify_job(lmdb::txn& t, std::string_view account_id,
+                             std::string_view id,
+                             const std::function<outcome(sync_job&)>& change,
+                             sync_job& result) {
+  auto ts = t.get(job_keys_, cat(account_id, id));
+  if (!ts)
+    return outcome::fail(outcome::not_found, "no such job");
+  std::string key = cat(account_id, *ts, id);
+  auto v = t.get(jobs_, key);
+  if (!v || !decode(*v, result))
+    return outcome::fail(outcome::not_found, "no such job");
+  if (auto r = change(result); !r)
+    return r;
+  t.put(jobs_, key, encode(result));
+  return {};
 }
 
 } // namespace ls::store

@@ -102,6 +102,23 @@ public:
                           const std::function<void(const subscriber&)>& row);
   size_t subscriber_count(std::string_view account_id);
 
+  std::optional<oauth_state> oauth_state_by_hash(std::string_view state_hash);
+  std::optional<mailchimp_connection> mailchimp_connection_of(std::string_view account_id);
+  /// Every Mailchimp connection (start-up).
+  std::vector<mailchimp_connection> mailchimp_connections();
+
+  std::optional<sync_job> job_by_id(std::string_view account_id, std::string_view id);
+  struct job_page {
+    std::vector<sync_job> items;
+    std::string next_cursor;
+  };
+  /// Newest first; `status` / `provider` filter when not empty. nullopt for a bad cursor.
+  std::optional<job_page> jobs(std::string_view account_id, std::string_view status,
+                               std::string_view provider, std::string_view cursor,
+                               size_t limit, size_t max_scan = 20000);
+  /// Every job that is PENDING or RUNNING, oldest first (start-up).
+  std::vector<sync_job> unfinished_jobs();
+
   // -- changes (only inside a write_op) -------------------------------------------------------
   outcome insert_account(lmdb::txn& t, const account& a,
                          std::string_view api_token_hash);
@@ -131,6 +148,26 @@ public:
   outcome delete_subscriber(lmdb::txn& t, std::string_view account_id,
                             std::string_view id);
 
+  outcome put_oauth_state(lmdb::txn& t, std::string_view state_hash,
+                          const oauth_state& s);
+  /// Marks the state used; conflict when it was used already, not_found when unknown.
+  outcome consume_oauth_state(lmdb::txn& t, std::string_view state_hash, int64_t now,
+                              oauth_state& found);
+  /// Drops states that expired more than a day ago (their replays then read as unknown).
+  void purge_oauth_states(lmdb::txn& t, int64_t now);
+  outcome put_mailchimp_connection(lmdb::txn& t, const mailchimp_connection& c);
+  /// Changes the stored connection; not_found when there is none.
+  outcome modify_mailchimp_connection(
+    lmdb::txn& t, std::string_view account_id,
+    const std::function<void(mailchimp_connection&)>& change);
+  outcome delete_mailchimp_connection(lmdb::txn& t, std::string_view account_id);
+
+  /// Inserts or replaces a job (its created_at never changes).
+  outcome put_job(lmdb::txn& t, const sync_job& j);
+  /// Changes a stored job; `change` returns an outcome to refuse (e.g. a wrong state).
+  outcome modify_job(lmdb::txn& t, std::string_view account_id, std::string_view id,
+                     const std::function<outcome(sync_job&)>& change, sync_job& result);
+
 private:
   friend struct schema;
   void open_schema();
@@ -143,7 +180,8 @@ private:
   lmdb::env env_;
   std::shared_mutex resize_lock_;
   lmdb::dbi meta_, accounts_, account_by_email_, account_by_handle_, api_tokens_,
-    sessions_, campaigns_, subscribers_, subscriber_keys_, contacts_;
+    sessions_, campaigns_, subscribers_, subscriber_keys_, contacts_, oauth_states_,
+    mailchimp_connections_, jobs_, job_keys_;
 };
 
 } // namespace ls::store

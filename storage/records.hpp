@@ -76,6 +76,73 @@ struct subscriber {
   const std::string* field(std::string_view key) const;
 };
 
+/// A pending OAuth authorization: stored under the SHA-256 of the random `state`.
+struct oauth_state {
+  std::string account_id;
+  std::string session_hash; ///< the session that started it; empty for API-token callers
+  std::string redirect_uri;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;
+  int64_t consumed_at = 0; ///< set once used, so a replay is told apart from a forgery
+};
+
+/// An account's Mailchimp connection. The token is sealed (libsodium secretbox) with the
+/// key kept outside LMDB; its plaintext never reaches storage.
+struct mailchimp_connection {
+  std::string account_id;
+  std::string status = "connected"; ///< connected | needs_reconnect
+  std::string sealed_token;
+  std::string dc;
+  std::string api_endpoint;
+  std::string user_id;
+  std::string account_name;
+  std::string login_email;
+  std::string audience_id;
+  std::string audience_name;
+  int64_t connected_at = 0;
+  int64_t updated_at = 0;
+};
+
+/// A count of skipped contacts with up to three example addresses.
+struct skip_count {
+  uint64_t count = 0;
+  std::vector<std::string> examples;
+};
+
+/// A sync job (Mailchimp) or a hand-off job (Kit, Klaviyo, HubSpot).
+struct sync_job {
+  std::string id; ///< job_…
+  std::string account_id;
+  std::string provider;          ///< mailchimp | kit | klaviyo | hubspot
+  std::string status = "PENDING"; ///< PENDING | RUNNING | COMPLETED | FAILED | CANCELLED
+  std::string scope_type = "all"; ///< all | campaign
+  std::string scope_campaign_id;
+  std::string audience_id;
+  std::string audience_name;
+  uint32_t attempt = 1;
+  int64_t created_at = 0;
+  int64_t started_at = 0;
+  int64_t finished_at = 0;
+  int64_t updated_at = 0;
+  uint64_t total = 0;
+  uint64_t processed = 0;
+  uint64_t created = 0;
+  uint64_t updated = 0;
+  uint64_t skipped = 0;
+  uint64_t phone_only = 0;
+  uint64_t unsubscribed = 0; ///< unsubscribed on LinkStacked: never sent, not in total
+  skip_count must_resubscribe, invalid_email, forgotten, other;
+  std::vector<std::string> other_reasons;
+  std::vector<std::string> notes;
+  std::string error_code;
+  std::string error_message;
+  /// The subscriber key up to which every batch is acknowledged (resume point).
+  std::string cursor;
+  bool cancel_requested = false;
+  bool since_last_handoff = false; ///< hand-off jobs: only subscribers added since the last one
+  int64_t since_us = 0;
+};
+
 // Binary codec: one leading version byte per record kind, then the fields. decode() reads every
 // version it has ever written (older records get defaults for newer fields) and returns false on
 // a corrupt or unknown record.
@@ -87,5 +154,11 @@ bool decode(std::string_view in, account& x);
 bool decode(std::string_view in, session& x);
 bool decode(std::string_view in, campaign& x);
 bool decode(std::string_view in, subscriber& x);
+std::string encode(const oauth_state& x);
+std::string encode(const mailchimp_connection& x);
+bool decode(std::string_view in, oauth_state& x);
+bool decode(std::string_view in, mailchimp_connection& x);
+std::string encode(const sync_job& x);
+bool decode(std::string_view in, sync_job& x);
 
 } // namespace ls::store

@@ -105,6 +105,7 @@ std::string write_config(const std::string& dir) {
     << "[storage]\npath = \"" << dir << "/data\"\n"
     << "[security]\nsecret_key_file = \"" << dir << "/secret.key\"\n"
     << "[ratelimit]\nsubscribe_per_ip = 0\nsubscribe_per_handle = 0\n"
+    << "[mailchimp]\nsandbox_listen = \"127.0.0.1:0\"\n"
     << "[log]\nlevel = \"info\"\n";
   return path;
 }

@@ -58,6 +58,7 @@ inline config::config test_config(const std::string& dir) {
   cfg.ratelimit.subscribe_per_ip = 0;
   cfg.ratelimit.subscribe_per_handle = 0;
   cfg.log.level = "warn";
+  cfg.mailchimp.sandbox_listen = "127.0.0.1:0";
   return cfg;
 }
 
@@ -68,7 +69,9 @@ inline reply send(uint16_t port, const std::string& method, const std::string& t
                   const std::string& body = {}, headers h = {}) {
   if (!body.empty() && !h.count("content-type"))
     h["content-type"] = "application/json";
-  std::string raw = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  if (!h.count("host"))
+    h["host"] = "127.0.0.1";
+  std::string raw = method + " " + target + " HTTP/1.1\r\n";
   for (auto& [k, v] : h)
     raw += k + ": " + v + "\r\n";
   raw += "Content-Length: " + std::to_string(body.size())

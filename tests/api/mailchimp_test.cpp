@@ -1,0 +1,252 @@
+// Mailchimp connect against the in-process sandbox simulator: OAuth, audiences, disconnect,
+// and every failure explained on the dashboard redirect.
+#include "fixture.hpp"
+#include "http/codec/form.hpp"
+
+#include <fstream>
+#include <iterator>
+
+using namespace ls::test;
+
+namespace {
+
+/// Splits "http://127.0.0.1:1234/path?query" into port, path+query.
+struct url_parts {
+  uint16_t port = 0;
+  std::string target;
+  std::string query;
+  std::string param(const std::string& k) const {
+    auto p = ls::form::parse(query);
+    if (!p)
+      return {};
+    auto v = ls::form::first(*p, k);
+    return v ? *v : std::string{};
+  }
+};
+
+url_parts split(const std::string& url) {
+  url_parts u;
+  auto rest = url.substr(url.find("://") + 3);
+  auto slash = rest.find('/');
+  auto hostport = rest.substr(0, slash);
+  if (auto colon = hostport.rfind(':'); colon != std::string::npos)
+    u.port = static_cast<uint16_t>(std::stoi(hostport.substr(colon + 1)));
+  u.target = slash == std::string::npos ? "/" : rest.substr(slash);
+  if (auto q = u.target.find('?'); q != std::string::npos)
+    u.query = u.target.substr(q + 1);
+  return u;
+}
+
+class mailchimp_connect : public service_fixture {
+protected:
+  void SetUp() override {
+    service_fixture::SetUp();
+    a = signup("chimp");
+    login(a);
+  }
+  void login(const account& acc) {
+    auto r = call("POST", "/api/v1/session",
+                  R"({"email":")" + acc.email + R"(","password":"correct horse"})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    csrf = str(r.json()["csrf_token"]);
+    auto set = r.header("set-cookie");
+    cookie = set.substr(0, set.find(';'));
+  }
+  headers browser() {
+    // The dashboard is open at http://localhost:3000, one of the default redirect URIs.
+    return {{"cookie", cookie}, {"host", "localhost:3000"}};
+  }
+  /// Connect → Mailchimp's approve form → the redirect back; returns the callback target.
+  std::string approve(const std::string& decision = "allow") {
+    auto start = call("GET", "/api/v1/integrations/mailchimp/connect", {}, browser());
+    EXPECT_EQ(start.status, 302) << start.body;
+    auto to_mailchimp = split(start.header("location"));
+    EXPECT_EQ(to_mailchimp.param("redirect_uri"),
+              "http://localhost:3000/dashboard/email-collection");
+    EXPECT_GE(to_mailchimp.param("state").size(), 22u); // >= 128 bits
+    auto page = send(to_mailchimp.port, "GET", to_mailchimp.target);
+    EXPECT_EQ(page.status, 200);
+    EXPECT_NE(page.body.find("<form"), std::string::npos);
+    auto form = "response_type=code&client_id=sandbox-client&redirect_uri="
+                + ls::form::percent_encode(to_mailchimp.param("redirect_uri"))
+                + "&state=" + ls::form::percent_encode(to_mailchimp.param("state"))
+                + "&decision=" + decision;
+    auto back = send(to_mailchimp.port, "POST", "/oauth2/authorize", form,
+                     {{"content-type", "application/x-www-form-urlencoded"}});
+    EXPECT_EQ(back.status, 302) << back.body;
+    auto location = back.header("location");
+    EXPECT_EQ(location.rfind("http://localhost:3000/dashboard/email-collection?", 0), 0u)
+      << location;
+    return split(location).target;
+  }
+  std::string finish(const std::string& callback) {
+    auto r = call("GET", callback, {}, browser());
+    EXPECT_EQ(r.status, 303) << r.body;
+    return r.header("location");
+  }
+  reply sim(const std::string& method, const std::string& target,
+            const std::string& body = {}) {
+    return send(split(svc->sandbox_url()).port, method, target, body);
+  }
+
+  account a;
+  std::string cookie, csrf;
+};
+
+} // namespace
+
+TEST_F(mailchimp_connect, connect_pick_create_and_disconnect) {
+  EXPECT_EQ(str(as(a.token, "GET", "/api/v1/integrations").json()["mailchimp"]["status"]),
+            "disconnected");
+  EXPECT_EQ(finish(approve()), "/dashboard/email-collection?mailchimp=connected");
+  auto overview = as(a.token, "GET", "/api/v1/integrations");
+  auto o = overview.json();
+  EXPECT_EQ(str(o["mailchimp"]["status"]), "connected");
+  EXPECT_EQ(str(o["mailchimp"]["dc"]), "us19");
+  EXPECT_FALSE(str(o["mailchimp"]["account_name"]).empty());
+  EXPECT_TRUE(o["mailchimp"]["audience"].is_null());
+
+  auto lists = as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences");
+  ASSERT_EQ(lists.status, 200) << lists.body;
+  auto lj = lists.json();
+  auto items = simdjson::dom::array(lj["items"]);
+  ASSERT_EQ(items.size(), 2u);
+  auto first_id = str(items.at(0)["id"]);
+
+  auto created = as(a.token, "POST", "/api/v1/integrations/mailchimp/audiences",
+                    R"({"name":"LinkStacked fans"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto new_id = str(created.json()["id"]);
+  auto after_create = as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences").json();
+  EXPECT_EQ(simdjson::dom::array(after_create["items"]).size(), 3u);
+
+  auto chosen = as(a.token, "PUT", "/api/v1/integrations/mailchimp/audience",
+                   R"({"audience_id":")" + new_id + "\"}");
+  ASSERT_EQ(chosen.status, 200) << chosen.body;
+  EXPECT_EQ(str(as(a.token, "GET", "/api/v1/integrations").json()["mailchimp"]["audience"]["id"]),
+            new_id);
+  EXPECT_EQ(as(a.token, "PUT", "/api/v1/integrations/mailchimp/audience",
+               R"({"audience_id":"0000000000"})")
+              .status,
+            404);
+  EXPECT_EQ(as(a.token, "PUT", "/api/v1/integrations/mailchimp/audience",
+               R"({"audience_id":"../x"})")
+              .status,
+            422);
+
+  // Disconnect deletes the token: the account is disconnected and cannot list audiences.
+  EXPECT_EQ(call("DELETE", "/api/v1/integrations/mailchimp", {},
+                 {{"cookie", cookie}, {"x-csrf-token", csrf}})
+              .status,
+            204);
+  EXPECT_EQ(str(as(a.token, "GET", "/api/v1/integrations").json()["mailchimp"]["status"]),
+            "disconnected");
+  EXPECT_EQ(as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences").status, 409);
+  (void) first_id;
+}
+
+TEST_F(mailchimp_connect, the_token_is_never_stored_in_plaintext) {
+  finish(approve());
+  auto tokens = sim("GET", "/_sim/users/sandbox-user/tokens");
+  ASSERT_EQ(tokens.status, 200) << tokens.body;
+  std::vector<std::string> issued;
+  auto tokens_json = tokens.json();
+  for (auto t : simdjson::dom::array(tokens_json["tokens"]))
+    issued.push_back(str(t));
+  ASSERT_FALSE(issued.empty());
+  auto read_data = [&] {
+    std::ifstream f{dir + "/data/data.mdb", std::ios::binary};
+    return std::string{std::istreambuf_iterator<char>{f}, {}};
+  };
+  auto before = read_data();
+  for (auto& t : issued)
+    EXPECT_EQ(before.find(t), std::string::npos) << "plaintext token in LMDB";
+  ASSERT_EQ(as(a.token, "DELETE", "/api/v1/integrations/mailchimp").status, 204);
+  svc->stop();
+  auto after = read_data();
+  for (auto& t : issued)
+    EXPECT_EQ(after.find(t), std::string::npos);
+}
+
+TEST_F(mailchimp_connect, every_failure_is_explained_on_the_redirect) {
+  // Consent denied.
+  EXPECT_EQ(finish(approve("deny")),
+            "/dashboard/email-collection?mailchimp=error&reason=access_denied");
+  // A forged state.
+  EXPECT_EQ(finish("/dashboard/email-collection?code=x&state=forged"),
+            "/dashboard/email-collection?mailchimp=error&reason=invalid_state");
+  // A replayed callback.
+  auto callback = approve();
+  EXPECT_EQ(finish(callback), "/dashboard/email-collection?mailchimp=connected");
+  EXPECT_EQ(finish(callback),
+            "/dashboard/email-collection?mailchimp=error&reason=replayed_state");
+  // Another account's browser cannot complete this account's flow.
+  auto theirs = approve();
+  auto b = signup("other");
+  login(b);
+  EXPECT_EQ(finish(theirs), "/dashboard/email-collection?mailchimp=error&reason=wrong_session");
+  login(a);
+  // The token exchange fails.
+  ASSERT_EQ(sim("POST", "/_sim/faults", R"({"path_prefix":"/oauth2/token","status":500,"count":1})")
+              .status,
+            201);
+  EXPECT_EQ(finish(approve()),
+            "/dashboard/email-collection?mailchimp=error&reason=exchange_failed");
+  // The metadata call fails.
+  ASSERT_EQ(sim("POST", "/_sim/faults",
+                R"({"path_prefix":"/oauth2/metadata","status":503,"count":1})")
+              .status,
+            201);
+  EXPECT_EQ(finish(approve()),
+            "/dashboard/email-collection?mailchimp=error&reason=metadata_failed");
+  // The dashboard explains the reason in words.
+  auto page = call("GET", "/dashboard/email-collection?mailchimp=error&reason=exchange_failed");
+  EXPECT_EQ(page.status, 200);
+}
+
+TEST_F(mailchimp_connect, a_revoked_token_turns_the_connection_to_needs_reconnect) {
+  finish(approve());
+  ASSERT_EQ(as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences").status, 200);
+  ASSERT_EQ(sim("POST", "/_sim/users/sandbox-user/revoke-tokens").status, 200);
+  auto r = as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_NE(r.body.find("connect Mailchimp again"), std::string::npos) << r.body;
+  // The status change is written by the integrations actor: wait for it with a deadline.
+  EXPECT_TRUE(ls::http::test::wait_until([&] {
+    return str(as(a.token, "GET", "/api/v1/integrations").json()["mailchimp"]["status"])
+           == "needs_reconnect";
+  }));
+  // Connecting again repairs it.
+  EXPECT_EQ(finish(approve()), "/dashboard/email-collection?mailchimp=connected");
+  EXPECT_EQ(as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences").status, 200);
+}
+
+TEST_F(mailchimp_connect, an_unregistered_dashboard_url_names_the_url_to_register) {
+  auto r = call("GET", "/api/v1/integrations/mailchimp/connect", {},
+                {{"cookie", cookie}, {"host", "127.0.0.1:4000"}});
+  EXPECT_EQ(r.status, 409);
+  EXPECT_NE(r.body.find("http://127.0.0.1:4000/dashboard/email-collection"),
+            std::string::npos)
+    << r.body;
+  EXPECT_NE(r.body.find("localhost and 127.0.0.1"), std::string::npos);
+  EXPECT_EQ(call("GET", "/api/v1/integrations/mailchimp/connect").status, 401);
+}
+
+namespace {
+
+class mailchimp_expiry : public mailchimp_connect {};
+
+} // namespace
+
+TEST_F(mailchimp_expiry, an_expired_state_is_refused) {
+  // A service whose states live 1 ms.
+  svc.reset();
+  ls::service_options opts;
+  opts.oauth_state_lifetime = std::chrono::milliseconds(1);
+  svc = std::make_unique<ls::service>(cfg, nullptr, opts);
+  port = svc->port();
+  login(a);
+  auto callback = approve();
+  EXPECT_EQ(finish(callback),
+            "/dashboard/email-collection?mailchimp=error&reason=expired_state");
+}
