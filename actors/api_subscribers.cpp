@@ -251,6 +251,7 @@ struct export_job {
   std::vector<std::string> columns; ///< custom field keys
   std::string after;                ///< last key written
   bool header_written = false;
+  size_t pages = 0;
   std::mutex mutex;
   http::body_stream::deliver_fn pending;
   bool cancelled = false;
@@ -287,6 +288,8 @@ struct export_job {
                               csv::append_row(out, cells);
                             });
     last = after.empty();
+    if (++pages % 2 == 0)
+      db->release_mapped_pages();
     return out;
   }
 };

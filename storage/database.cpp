@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <sys/mman.h>
 #include <stdexcept>
 
 namespace ls::store {
@@ -146,6 +150,31 @@ uint64_t database::grow_map() {
   auto next = env_.map_size() * 2;
   env_.set_map_size(next);
   return next;
+}
+
+void database::release_mapped_pages() {
+  // LMDB does not tell where it mapped the file; /proc/self/maps does.
+  const char* dir = nullptr;
+  if (mdb_env_get_path(env_.handle(), &dir) != 0 || !dir)
+    return;
+  std::error_code ec;
+  auto canonical = std::filesystem::canonical(dir, ec);
+  if (ec)
+    return;
+  std::string file = (canonical / "data.mdb").string();
+  std::ifstream maps{"/proc/self/maps"};
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.size() < file.size()
+        || line.compare(line.size() - file.size(), file.size(), file) != 0)
+      continue;
+    uintptr_t from = 0, to = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx", &from, &to) != 2 || to <= from)
+      continue;
+    // The map is read-only (no MDB_WRITEMAP), so this never loses data: a later read
+    // faults the page back in from the page cache.
+    ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+  }
 }
 
 bool database::healthy() {

@@ -69,6 +69,10 @@ public:
   uint64_t grow_map();
   /// true when a read transaction can be opened (for /healthz).
   bool healthy();
+  /// Drops this process's mapping of the pages read so far (they stay in the page cache). A
+  /// long scan calls it now and then, so the memory-mapped file does not count against the
+  /// process's resident memory without bound.
+  void release_mapped_pages();
 
   // -- reads ---------------------------------------------------------------------------------
   std::optional<account> account_by_id(std::string_view id);
