@@ -1,14 +1,10 @@
 // kill -9 during a burst of subscribes: every subscribe that got its 201 is there afterwards.
 #include "fixture.hpp"
+#include "process.hpp"
 
 #include <atomic>
-#include <csignal>
-#include <fcntl.h>
 #include <fstream>
 #include <mutex>
-#include <poll.h>
-#include <regex>
-#include <sys/wait.h>
 #include <thread>
 
 using namespace ls::test;
@@ -16,86 +12,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// The real binary in a child process; its stderr is read until it names its port.
-class server_process {
-public:
-  server_process(const std::string& config_path) {
-    int fds[2];
-    if (::pipe(fds) != 0)
-      return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], 2);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      auto bin = std::string{LS_BINARY_DIR} + "/linkstacked";
-      ::execl(bin.c_str(), bin.c_str(), "serve", "--config", config_path.c_str(),
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    err_ = fds[0];
-    // Wait for "... (port N, ..." with a deadline.
-    std::string log;
-    std::regex port_re{R"(\(port (\d+),)"};
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd p{err_, POLLIN, 0};
-      if (::poll(&p, 1, 200) <= 0)
-        continue;
-      char buf[4096];
-      auto n = ::read(err_, buf, sizeof buf);
-      if (n <= 0)
-        break;
-      log.append(buf, n);
-      std::smatch m;
-      if (std::regex_search(log, m, port_re)) {
-        port_ = static_cast<uint16_t>(std::stoi(m[1]));
-        break;
-      }
-    }
-    log_ = log;
+/// The real binary, serving with `config_path`.
+struct server_process : child_process {
+  explicit server_process(const std::string& config_path)
+    : child_process({std::string{LS_BINARY_DIR} + "/linkstacked", "serve", "--config",
+                     config_path},
+                    R"(\(port (\d+),)") {
   }
-  ~server_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (err_ >= 0)
-      ::close(err_);
-  }
-  uint16_t port() const { return port_; }
-  const std::string& log() const { return log_; }
-  void kill9() {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  /// SIGTERM, then the exit status (or -1 when it did not exit within the deadline).
-  int terminate(std::chrono::seconds deadline = 20s) {
-    ::kill(pid_, SIGTERM);
-    auto until = std::chrono::steady_clock::now() + deadline;
-    int status = 0;
-    while (std::chrono::steady_clock::now() < until) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      pollfd p{err_, POLLIN, 0}; // drain the log while waiting, so the child never blocks
-      if (::poll(&p, 1, 50) > 0) {
-        char buf[4096];
-        if (::read(err_, buf, sizeof buf) <= 0)
-          ::poll(nullptr, 0, 50);
-      }
-    }
-    return -1;
-  }
-
-private:
-  pid_t pid_ = -1;
-  int err_ = -1;
-  uint16_t port_ = 0;
-  std::string log_;
 };
 
 std::string write_config(const std::string& dir) {

@@ -1,6 +1,7 @@
 // Mailchimp connect against the in-process sandbox simulator: OAuth, audiences, disconnect,
 // and every failure explained on the dashboard redirect.
 #include "fixture.hpp"
+#include "process.hpp"
 #include "http/codec/form.hpp"
 
 #include <fstream>
@@ -67,7 +68,7 @@ protected:
     auto page = send(to_mailchimp.port, "GET", to_mailchimp.target);
     EXPECT_EQ(page.status, 200);
     EXPECT_NE(page.body.find("<form"), std::string::npos);
-    auto form = "response_type=code&client_id=sandbox-client&redirect_uri="
+    auto form = "response_type=code&client_id=" + client_id + "&redirect_uri="
                 + ls::form::percent_encode(to_mailchimp.param("redirect_uri"))
                 + "&state=" + ls::form::percent_encode(to_mailchimp.param("state"))
                 + "&decision=" + decision;
@@ -91,6 +92,7 @@ protected:
 
   account a;
   std::string cookie, csrf;
+  std::string client_id = "sandbox-client";
 };
 
 } // namespace
@@ -249,4 +251,84 @@ TEST_F(mailchimp_expiry, an_expired_state_is_refused) {
   auto callback = approve();
   EXPECT_EQ(finish(callback),
             "/dashboard/email-collection?mailchimp=error&reason=expired_state");
+}
+
+namespace {
+
+/// The service in live mode against the standalone build/mailchimp-sim, seeded through its
+/// control surface like a real Mailchimp account.
+class standalone_simulator : public mailchimp_connect {
+protected:
+  void adjust(ls::config::config& c) override {
+    sim_process = std::make_unique<child_process>(
+      std::vector<std::string>{std::string{LS_BINARY_DIR} + "/mailchimp-sim", "--listen",
+                               "127.0.0.1:0", "--empty"},
+      R"(listening on http://127\.0\.0\.1:(\d+))");
+    ASSERT_NE(sim_process->port(), 0) << sim_process->log();
+    auto p = sim_process->port();
+    auto base = "http://127.0.0.1:" + std::to_string(p);
+    ASSERT_EQ(send(p, "POST", "/_sim/apps",
+                   R"({"client_id":"live-app","client_secret":"live-secret-0123456789",
+                       "redirect_uris":["http://localhost:3000/dashboard/email-collection"]})")
+                .status,
+              201);
+    ASSERT_EQ(send(p, "POST", "/_sim/users", R"({"login":"creator","dc":"us7"})").status, 201);
+    auto list = send(p, "POST", "/_sim/lists", R"({"user":"creator","name":"Fans"})");
+    ASSERT_EQ(list.status, 201);
+    list_id = str(list.json()["id"]);
+    c.mailchimp.mode = "live";
+    c.mailchimp.client_id = client_id = "live-app";
+    c.mailchimp.client_secret = "live-secret-0123456789";
+    c.mailchimp.oauth_base_url = base;
+    c.mailchimp.api_base_url = base + "/3.0";
+  }
+  std::unique_ptr<child_process> sim_process;
+  std::string list_id;
+};
+
+} // namespace
+
+TEST_F(standalone_simulator, connect_pick_and_disconnect) {
+  EXPECT_EQ(finish(approve()), "/dashboard/email-collection?mailchimp=connected");
+  auto overview = as(a.token, "GET", "/api/v1/integrations").json();
+  EXPECT_EQ(str(overview["mailchimp"]["dc"]), "us7");
+  auto lists = as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences");
+  ASSERT_EQ(lists.status, 200) << lists.body;
+  auto lj = lists.json();
+  ASSERT_EQ(simdjson::dom::array(lj["items"]).size(), 1u);
+  EXPECT_EQ(str(lj["items"].at(0)["id"]), list_id);
+  EXPECT_EQ(as(a.token, "PUT", "/api/v1/integrations/mailchimp/audience",
+               R"({"audience_id":")" + list_id + "\"}")
+              .status,
+            200);
+  EXPECT_EQ(as(a.token, "DELETE", "/api/v1/integrations/mailchimp").status, 204);
+  EXPECT_EQ(str(as(a.token, "GET", "/api/v1/integrations").json()["mailchimp"]["status"]),
+            "disconnected");
+}
+
+namespace {
+
+/// The shipped config/linkstacked.toml (what scripts/run serves), with only its ports and
+/// folders moved so tests can run side by side.
+class shipped_defaults : public mailchimp_connect {
+protected:
+  void adjust(ls::config::config& c) override {
+    ls::config::environment env{
+      {"LINKSTACKED_SERVER_LISTEN", "127.0.0.1:0"},
+      {"LINKSTACKED_MAILCHIMP_SANDBOX_LISTEN", "127.0.0.1:0"},
+      {"LINKSTACKED_STORAGE_PATH", c.storage.path},
+      {"LINKSTACKED_SECURITY_SECRET_KEY_FILE", c.security.secret_key_file},
+      {"LINKSTACKED_LOG_LEVEL", "warn"}};
+    c = ls::config::load(std::string{LS_SOURCE_DIR} + "/config/linkstacked.toml", env);
+    EXPECT_EQ(c.mailchimp.mode, "sandbox");
+  }
+};
+
+} // namespace
+
+TEST_F(shipped_defaults, the_sandbox_connects_with_the_default_config) {
+  EXPECT_EQ(finish(approve()), "/dashboard/email-collection?mailchimp=connected");
+  auto lists = as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences");
+  ASSERT_EQ(lists.status, 200) << lists.body;
+  EXPECT_EQ(simdjson::dom::array(lists.json()["items"]).size(), 2u);
 }
