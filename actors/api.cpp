@@ -145,6 +145,11 @@ const route_def routes[] = {
   {"PUT", "/api/v1/integrations/mailchimp/audience", choose_audience, true, false},
   {"DELETE", "/api/v1/integrations/mailchimp", mailchimp_disconnect, true, false},
   {"GET", "/dashboard/email-collection", dashboard_page, false, false},
+  {"POST", "/api/v1/sync-jobs", create_job, true, false},
+  {"GET", "/api/v1/sync-jobs", list_jobs, true, false},
+  {"GET", "/api/v1/sync-jobs/{id}", get_job, true, false},
+  {"POST", "/api/v1/sync-jobs/{id}/cancel", cancel_job, true, false},
+  {"POST", "/api/v1/sync-jobs/{id}/retry", retry_job, true, false},
 };
 
 void bridge(caf::event_based_actor* self, call_ptr c, const route_def* r) {

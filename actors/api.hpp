@@ -30,6 +30,7 @@ struct app {
   store_actor store;
   integrations_actor integrations;
   fetcher_actor oauth_fetcher;
+  job_supervisor_actor jobs;
   mailchimp::endpoints mailchimp_endpoints;
   crypto::secret_key secret_key{};
   rate_limiter subscribe_per_ip{0};

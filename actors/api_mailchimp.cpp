@@ -349,13 +349,19 @@ void choose_audience(caf::event_based_actor* self, call_ptr c) {
 }
 
 void mailchimp_disconnect(caf::event_based_actor* self, call_ptr c) {
-  self->request(c->a.integrations, actor_timeout, atom::disconnect_v,
-                c->who->account.id)
+  auto account = c->who->account.id;
+  self->request(c->a.integrations, actor_timeout, atom::disconnect_v, account)
     .then(
-      [c](bool) {
-        http::response r;
-        r.status = 204;
-        c->reply(std::move(r));
+      [=](bool) {
+        // With the token gone, the account's Mailchimp jobs cannot go on.
+        self->request(c->a.jobs, actor_timeout, atom::disconnect_v, account)
+          .then(
+            [c](bool) {
+              http::response r;
+              r.status = 204;
+              c->reply(std::move(r));
+            },
+            [c](caf::error& e) { fail_from(*c, e); });
       },
       [c](caf::error& e) { fail_from(*c, e); });
 }

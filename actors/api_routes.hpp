@@ -39,6 +39,13 @@ void create_audience(caf::event_based_actor* self, call_ptr c);
 void choose_audience(caf::event_based_actor* self, call_ptr c);
 void mailchimp_disconnect(caf::event_based_actor* self, call_ptr c);
 
+// api_jobs.cpp
+void create_job(caf::event_based_actor* self, call_ptr c);
+void list_jobs(caf::event_based_actor* self, call_ptr c);
+void get_job(caf::event_based_actor* self, call_ptr c);
+void cancel_job(caf::event_based_actor* self, call_ptr c);
+void retry_job(caf::event_based_actor* self, call_ptr c);
+
 // api.cpp
 void healthz(caf::event_based_actor* self, call_ptr c);
 void metrics_text(caf::event_based_actor* self, call_ptr c);

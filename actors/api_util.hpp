@@ -72,6 +72,7 @@ read_tags(const value* v, const std::string& field,
 void write_account(json::writer& w, const store::account& a);
 void write_campaign(json::writer& w, const store::campaign& c);
 void write_subscriber(json::writer& w, const store::subscriber& s);
+void write_job(json::writer& w, const store::sync_job& j);
 
 /// Authenticates the call (Bearer token or session cookie with CSRF for unsafe methods).
 /// On failure it has replied 401/403 and returns false.

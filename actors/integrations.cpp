@@ -7,6 +7,8 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <random>
+
 namespace ls {
 
 namespace {
@@ -22,16 +24,19 @@ mc_reply to_reply(http::client_response r) {
 void start_next(fetcher_actor::stateful_pointer<fetcher_state> self) {
   auto& st = self->state;
   while (st.in_flight < st.limit && !st.queue.empty()) {
-    auto [call, rp] = std::move(st.queue.front());
+    auto id = st.queue.front();
     st.queue.pop_front();
-    auto id = st.next_id++;
-    st.pending.emplace(id, std::move(rp));
+    auto it = st.exchanges.find(id);
+    if (it == st.exchanges.end())
+      continue;
     ++st.in_flight;
+    ++it->second.attempts;
+    auto& call = it->second.call;
     http::client_request req;
-    req.method = std::move(call.method);
-    req.url = std::move(call.url);
-    req.headers = std::move(call.headers);
-    req.body = std::move(call.body);
+    req.method = call.method;
+    req.url = call.url;
+    req.headers = call.headers;
+    req.body = call.body;
     req.timeout = std::chrono::milliseconds(call.timeout_ms);
     fetcher_actor hdl{self};
     st.client->send(std::move(req), [hdl, id](http::client_response r) {
@@ -274,7 +279,7 @@ fetcher_actor fetcher_for(registry_ptr self, const std::string& user_id) {
   if (it != st.fetchers.end())
     return it->second;
   auto f = self->spawn<caf::linked>(fetcher_impl, st.cfg.client,
-                                    st.cfg.max_connections);
+                                    st.cfg.max_connections, st.cfg.retries);
   st.fetchers.emplace(user_id, f);
   return f;
 }
@@ -322,27 +327,64 @@ void stop_account(registry_ptr self, const std::string& account_id) {
 
 } // namespace
 
+bool retryable(const mc_reply& r) {
+  if (!r.error.empty())
+    return r.error == "timeout" || r.error == "connection reset" || r.error == "eof"
+           || r.error == "connection refused";
+  // Under load Mailchimp answers 429 or 403 with no body; 5xx are its own trouble.
+  return r.status == 429 || r.status >= 500 || (r.status == 403 && r.body.empty());
+}
+
+std::chrono::milliseconds backoff(const retry_policy& p, unsigned attempt,
+                                  double unit_random) {
+  auto ceiling = p.base.count() * (int64_t{1} << std::min(attempt - 1, 20u));
+  ceiling = std::min<int64_t>(ceiling, p.cap.count());
+  return std::chrono::milliseconds(
+    static_cast<int64_t>(unit_random * static_cast<double>(ceiling)));
+}
+
 fetcher_actor::behavior_type
 fetcher_impl(fetcher_actor::stateful_pointer<fetcher_state> self,
-             std::shared_ptr<http::client> client, size_t limit) {
+             std::shared_ptr<http::client> client, size_t limit,
+             retry_policy retries) {
   self->state.client = std::move(client);
   self->state.limit = std::max<size_t>(1, limit);
+  self->state.retries = retries;
   return {
     [=](atom::call, mc_call& call) -> caf::result<mc_reply> {
       auto rp = self->make_response_promise<mc_reply>();
-      self->state.queue.emplace_back(std::move(call), rp);
+      auto& st = self->state;
+      auto id = st.next_id++;
+      st.exchanges.emplace(id, fetcher_state::exchange{std::move(call), rp, 0});
+      st.queue.push_back(id);
       start_next(self);
       return rp;
     },
     [=](atom::done, uint64_t id, mc_reply& reply) {
       auto& st = self->state;
-      auto it = st.pending.find(id);
-      if (it == st.pending.end())
-        return;
-      it->second.deliver(std::move(reply));
-      st.pending.erase(it);
       --st.in_flight;
+      auto it = st.exchanges.find(id);
+      if (it != st.exchanges.end()) {
+        if (retryable(reply) && it->second.attempts < st.retries.max_attempts) {
+          // The slot is free while waiting: other exchanges go on meanwhile.
+          ++st.retried;
+          thread_local std::mt19937_64 rng{std::random_device{}()};
+          auto u = std::uniform_real_distribution<double>{0.0, 1.0}(rng);
+          self->delayed_send(self, backoff(st.retries, it->second.attempts, u),
+                             atom::retry_v, id);
+        } else {
+          it->second.promise.deliver(std::move(reply));
+          st.exchanges.erase(it);
+        }
+      }
       start_next(self);
+    },
+    [=](atom::retry, uint64_t id) {
+      auto& st = self->state;
+      if (st.exchanges.count(id)) {
+        st.queue.push_front(id); // it was first in line before
+        start_next(self);
+      }
     },
   };
 }
@@ -351,8 +393,9 @@ integrations_actor::behavior_type
 integrations_impl(integrations_actor::stateful_pointer<integrations_state> self,
                   integrations_config cfg) {
   self->state.cfg = std::move(cfg);
+  // OAuth codes are single-use: an exchange is never repeated.
   self->state.oauth_fetcher = self->spawn<caf::linked>(
-    fetcher_impl, self->state.cfg.client, size_t{32});
+    fetcher_impl, self->state.cfg.client, size_t{32}, retry_policy{1, {}, {}});
   auto timeout = self->state.cfg.request_timeout * 3 + std::chrono::seconds(10);
   return {
     [=](atom::connected, store::mailchimp_connection& conn) {
@@ -420,6 +463,27 @@ integrations_impl(integrations_actor::stateful_pointer<integrations_state> self,
                 spdlog::error("integrations: cannot mark {} needs_reconnect: {}",
                               account, caf::to_string(e));
               });
+    },
+    [=](atom::credentials, std::string& account) -> caf::result<job_credentials> {
+      auto& st = self->state;
+      auto conn = st.cfg.db->mailchimp_connection_of(account);
+      if (!conn)
+        return caf::make_error(ls_error::not_connected,
+                               std::string{"Mailchimp is not connected"});
+      if (conn->status != "connected")
+        return caf::make_error(ls_error::not_connected,
+                               std::string{"Mailchimp needs to be connected again"});
+      auto token = crypto::open(st.cfg.key, conn->sealed_token);
+      if (!token)
+        return caf::make_error(ls_error::not_connected,
+                               std::string{"the saved Mailchimp access cannot be read"});
+      job_credentials c;
+      c.token = std::move(*token);
+      c.api = st.cfg.endpoints.api_for(conn->dc);
+      c.audience_id = conn->audience_id;
+      c.audience_name = conn->audience_name;
+      c.fetcher = fetcher_for(self, conn->user_id);
+      return c;
     },
     [=](atom::call, std::string& user) -> fetcher_actor {
       if (user.empty())

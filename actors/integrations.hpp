@@ -14,20 +14,42 @@ class client;
 
 namespace ls {
 
+/// When an exchange is tried again: 429, 5xx, 403 without a body, timeouts, resets and
+/// refused connections, with jittered exponential backoff (full jitter), a bounded number
+/// of times, so a struggling Mailchimp never sees a retry storm.
+struct retry_policy {
+  unsigned max_attempts = 5;
+  std::chrono::milliseconds base{1000};
+  std::chrono::milliseconds cap{30000};
+};
+
+/// true when `r` is worth trying again.
+bool retryable(const mc_reply& r);
+/// The backoff before attempt `attempt` + 1 (attempt >= 1), jittered in [0, min(cap, base·2^(attempt-1))].
+std::chrono::milliseconds backoff(const retry_policy& p, unsigned attempt, double unit_random);
+
 struct fetcher_state {
   static inline const char* name = "fetcher";
   std::shared_ptr<http::client> client;
   size_t limit = 9;
+  retry_policy retries;
   size_t in_flight = 0;
   uint64_t next_id = 1;
-  std::deque<std::pair<mc_call, caf::typed_response_promise<mc_reply>>> queue;
-  std::map<uint64_t, caf::typed_response_promise<mc_reply>> pending;
+  struct exchange {
+    mc_call call;
+    caf::typed_response_promise<mc_reply> promise;
+    unsigned attempts = 0;
+  };
+  std::deque<uint64_t> queue; ///< ids waiting for a free slot, in order
+  std::map<uint64_t, exchange> exchanges;
+  uint64_t retried = 0;
 };
 
 /// FETCHER with at most `limit` exchanges in flight.
 fetcher_actor::behavior_type
 fetcher_impl(fetcher_actor::stateful_pointer<fetcher_state> self,
-             std::shared_ptr<http::client> client, size_t limit);
+             std::shared_ptr<http::client> client, size_t limit,
+             retry_policy retries);
 
 /// What the INTEGRATIONS actor needs.
 struct integrations_config {
@@ -38,6 +60,7 @@ struct integrations_config {
   mailchimp::endpoints endpoints;
   size_t max_connections = 9;
   std::chrono::milliseconds request_timeout{120000};
+  retry_policy retries;
 };
 
 struct integrations_state {

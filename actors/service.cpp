@@ -2,6 +2,7 @@
 
 #include "actors/api.hpp"
 #include "actors/integrations.hpp"
+#include "actors/jobs.hpp"
 #include "http/client/client.hpp"
 #include "http/sim/simulator.hpp"
 #include "actors/metrics.hpp"
@@ -43,6 +44,8 @@ struct service::impl {
   std::unique_ptr<http::server> sim_server;
   integrations_actor integrations;
   fetcher_actor oauth_fetcher;
+  mapper_actor mapper;
+  job_supervisor_actor jobs;
   std::unique_ptr<api::app> app;
   std::unique_ptr<http::server> server;
   bool stopped = false;
@@ -68,19 +71,33 @@ struct service::impl {
     icfg.endpoints = endpoints;
     icfg.max_connections = cfg.mailchimp.max_connections;
     icfg.request_timeout = cfg.mailchimp.request_timeout;
+    icfg.retries.base = opts.retry_base;
     integrations = sys.spawn(integrations_impl, icfg);
-    oauth_fetcher = sys.spawn(fetcher_impl, client, size_t{32});
+    mapper = sys.spawn(mapper_impl);
+    jobs_config jcfg;
+    jcfg.db = db;
+    jcfg.store = store;
+    jcfg.integrations = integrations;
+    jcfg.mapper = mapper;
+    jcfg.batch_size = cfg.mailchimp.batch_size;
+    jcfg.max_in_flight = cfg.mailchimp.max_connections;
+    jcfg.request_timeout = cfg.mailchimp.request_timeout;
+    jobs = sys.spawn(job_supervisor_impl, jcfg);
+    oauth_fetcher = sys.spawn(fetcher_impl, client, size_t{32}, retry_policy{1, {}, {}});
     if (!on_fatal)
       on_fatal = [](std::string) {};
     root = sys.spawn(supervisor,
                      std::vector<caf::actor>{caf::actor_cast<caf::actor>(store),
                                              caf::actor_cast<caf::actor>(integrations),
-                                             caf::actor_cast<caf::actor>(oauth_fetcher)},
+                                             caf::actor_cast<caf::actor>(oauth_fetcher),
+                                             caf::actor_cast<caf::actor>(mapper),
+                                             caf::actor_cast<caf::actor>(jobs)},
                      std::move(on_fatal));
     app = std::make_unique<api::app>(sys, cfg, db, stats, store);
     app->secret_key = key;
     app->integrations = integrations;
     app->oauth_fetcher = oauth_fetcher;
+    app->jobs = jobs;
     app->mailchimp_endpoints = endpoints;
     app->oauth_state_lifetime = opts.oauth_state_lifetime;
     http::server_options http_opts;

@@ -14,6 +14,8 @@ namespace ls {
 /// Settings that are not configuration: tests shorten them.
 struct service_options {
   std::chrono::milliseconds oauth_state_lifetime = std::chrono::minutes(10);
+  /// The first retry backoff towards Mailchimp (it doubles, with jitter).
+  std::chrono::milliseconds retry_base = std::chrono::seconds(1);
 };
 
 class service {

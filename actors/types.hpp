@@ -51,6 +51,16 @@ struct mailchimp_status {
 
 using audience_list = std::vector<mailchimp::audience>;
 
+/// A batch ready to send: the request body, and what was left out of it.
+struct mapped_batch {
+  std::string body;
+  size_t members = 0;
+  size_t phone_only = 0;
+  size_t unsubscribed = 0;
+};
+
+using subscriber_list = std::vector<store::subscriber>;
+
 } // namespace ls
 
 // write_op and outcome live in one process only: they are never serialized.
@@ -63,6 +73,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::mailchimp_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::audience_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::mailchimp::audience)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::store::mailchimp_connection)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::store::sync_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::mapped_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::subscriber_list)
 
 CAF_BEGIN_TYPE_ID_BLOCK(ls, caf::first_custom_type_id)
   CAF_ADD_ATOM(ls, ls::atom, write, "write")
@@ -78,6 +91,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(ls, caf::first_custom_type_id)
   CAF_ADD_ATOM(ls, ls::atom, connected, "connected")
   CAF_ADD_ATOM(ls, ls::atom, disconnect, "disconnect")
   CAF_ADD_ATOM(ls, ls::atom, rejected, "rejected")
+  CAF_ADD_ATOM(ls, ls::atom, retry, "retry")
+  CAF_ADD_ATOM(ls, ls::atom, cancel, "cancel")
+  CAF_ADD_ATOM(ls, ls::atom, start, "start")
+  CAF_ADD_ATOM(ls, ls::atom, credentials, "creds")
+  CAF_ADD_ATOM(ls, ls::atom, job_done, "job_done")
   CAF_ADD_TYPE_ID(ls, (ls::store::write_op_ptr))
   CAF_ADD_TYPE_ID(ls, (ls::store::outcome))
   CAF_ADD_TYPE_ID(ls, (ls::health_report))
@@ -87,4 +105,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(ls, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(ls, (ls::audience_list))
   CAF_ADD_TYPE_ID(ls, (ls::mailchimp::audience))
   CAF_ADD_TYPE_ID(ls, (ls::store::mailchimp_connection))
+  CAF_ADD_TYPE_ID(ls, (ls::store::sync_job))
+  CAF_ADD_TYPE_ID(ls, (ls::mapped_batch))
+  CAF_ADD_TYPE_ID(ls, (ls::subscriber_list))
 CAF_END_TYPE_ID_BLOCK(ls)

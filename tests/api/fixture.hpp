@@ -93,7 +93,7 @@ protected:
     dir = temp_dir("api");
     cfg = test_config(dir);
     adjust(cfg);
-    svc = std::make_unique<ls::service>(cfg);
+    svc = std::make_unique<ls::service>(cfg, nullptr, svc_opts);
     port = svc->port();
   }
   void TearDown() override {
@@ -105,7 +105,7 @@ protected:
 
   void restart() {
     svc.reset();
-    svc = std::make_unique<ls::service>(cfg);
+    svc = std::make_unique<ls::service>(cfg, nullptr, svc_opts);
     port = svc->port();
   }
 
@@ -148,6 +148,7 @@ protected:
 
   std::string dir;
   config::config cfg;
+  ls::service_options svc_opts;
   std::unique_ptr<ls::service> svc;
   uint16_t port = 0;
 };
