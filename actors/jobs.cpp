@@ -130,7 +130,7 @@ void persist(job_ptr self, F then) {
       });
 }
 
-void end(job_ptr self, std::string status) {
+void end(job_ptr self, std::string status, std::string note = {}) {
   auto& st = self->state;
   if (st.finished)
     return;
@@ -139,6 +139,8 @@ void end(job_ptr self, std::string status) {
   st.job.finished_at = timefmt::now_us();
   st.job.cancel_requested = false;
   store_totals(st);
+  if (!note.empty())
+    st.job.notes.push_back(std::move(note));
   persist(self, [=] {
     self->send(self->state.supervisor, atom::job_done_v, self->state.job.account_id,
                self->state.job.id);
@@ -198,10 +200,10 @@ void maybe_finish(job_ptr self) {
     return;
   if (st.failing)
     return end(self, "FAILED");
-  if (st.cancelling) {
-    st.job.notes.push_back("cancelled before the end");
-    return end(self, "CANCELLED");
-  }
+  if (st.cancelling)
+    return end(self, "CANCELLED",
+               "cancelled after " + std::to_string(st.job.processed) + " of "
+                 + std::to_string(st.job.total) + " contacts; retry to go on from there");
   if (st.exhausted && st.acknowledged.empty())
     return end(self, "COMPLETED");
   pump(self);

@@ -170,3 +170,42 @@ TEST_F(sync_jobs, bad_requests_and_other_accounts) {
             409);
   wait_done(id);
 }
+
+namespace {
+
+/// Small batches, one at a time, so a sync takes several round trips.
+class slow_sync : public sync_jobs {
+protected:
+  void adjust(ls::config::config& c) override {
+    sync_jobs::adjust(c);
+    c.mailchimp.batch_size = 1;
+    c.mailchimp.max_connections = 1;
+  }
+};
+
+} // namespace
+
+TEST_F(slow_sync, cancelling_a_running_job_lets_the_batch_in_flight_finish) {
+  fans();
+  ASSERT_EQ(sim("POST", "/_sim/config", R"({"latency_ms":150})").status, 200);
+  auto id = queue();
+  ASSERT_TRUE(ls::http::test::wait_until(
+    [&] { return str(as(a.token, "GET", "/api/v1/sync-jobs/" + id).json()["status"]) == "RUNNING"; },
+    10000ms));
+  auto c = as(a.token, "POST", "/api/v1/sync-jobs/" + id + "/cancel");
+  ASSERT_EQ(c.status, 200) << c.body;
+  auto j = wait_done(id);
+  EXPECT_EQ(str(j["status"]), "CANCELLED");
+  EXPECT_LT(uint64_t(j["progress"]["processed"]), uint64_t(j["progress"]["total"]));
+  EXPECT_EQ(uint64_t(j["progress"]["processed"]),
+            uint64_t(j["progress"]["created"]) + uint64_t(j["progress"]["updated"])
+              + uint64_t(j["progress"]["skipped"]));
+  // A retry resumes where it stopped and completes.
+  ASSERT_EQ(sim("POST", "/_sim/config", R"({"latency_ms":0})").status, 200);
+  ASSERT_EQ(as(a.token, "POST", "/api/v1/sync-jobs/" + id + "/retry").status, 200);
+  auto again = wait_done(id);
+  EXPECT_EQ(str(again["status"]), "COMPLETED");
+  EXPECT_EQ(uint64_t(again["progress"]["total"]),
+            uint64_t(again["progress"]["created"]) + uint64_t(again["progress"]["updated"])
+              + uint64_t(again["progress"]["skipped"]));
+}
