@@ -236,6 +236,39 @@ void mailchimp_connect(caf::event_based_actor* self, call_ptr c) {
   });
 }
 
+/// What each failure reason means, in words a creator understands.
+std::string_view reason_text(std::string_view reason) {
+  if (reason == "access_denied")
+    return "you chose not to allow LinkStacked on Mailchimp's page. Nothing was "
+           "connected; press Connect again to allow it.";
+  if (reason == "invalid_state")
+    return "the answer from Mailchimp did not match a connect request from this "
+           "dashboard (a forged or broken link). Press Connect again.";
+  if (reason == "expired_state")
+    return "the connect request expired (they last 10 minutes). Press Connect "
+           "again and approve within 10 minutes.";
+  if (reason == "replayed_state")
+    return "this Mailchimp answer was already used (a page reload or the back "
+           "button). Your connection is as it was; press Connect again if needed.";
+  if (reason == "wrong_session")
+    return "the connect request was started by another sign-in (another browser or "
+           "account). Sign in as the account that pressed Connect and try again.";
+  if (reason == "missing_code")
+    return "Mailchimp came back without an authorization code. Press Connect again.";
+  if (reason == "exchange_failed")
+    return "Mailchimp did not accept the authorization code (it may have expired, "
+           "or the app's client id, secret or redirect URL are wrong). Press Connect "
+           "again; if it keeps failing, check the Mailchimp app settings.";
+  if (reason == "metadata_failed")
+    return "Mailchimp did not tell which account you connected. Press Connect again "
+           "in a moment.";
+  if (reason == "storage_failed")
+    return "the connection could not be saved. Please try again.";
+  if (reason == "authorization_failed")
+    return "Mailchimp reported an error during approval. Press Connect again.";
+  return "connecting Mailchimp failed. Press Connect again.";
+}
+
 void dashboard_page(caf::event_based_actor* self, call_ptr c) {
   if (!c->query("state").empty() || !c->query("code").empty()
       || !c->query("error").empty())
@@ -251,8 +284,8 @@ void dashboard_page(caf::event_based_actor* self, call_ptr c) {
   if (outcome == "connected")
     msg = "<p role=\"status\">Mailchimp is connected.</p>";
   else if (outcome == "error")
-    msg = "<p role=\"alert\">Connecting Mailchimp failed: "
-          + html_escape(c->query("reason")) + "</p>";
+    msg = "<p role=\"alert\">Mailchimp is not connected: "
+          + html_escape(reason_text(c->query("reason"))) + "</p>";
   r.body = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Email "
            "collection</title><h1>Email collection</h1>"
            + msg + "</html>";

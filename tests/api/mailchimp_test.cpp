@@ -116,6 +116,9 @@ TEST_F(mailchimp_connect, every_failure_is_explained_on_the_redirect) {
   // The dashboard explains the reason in words.
   auto page = call("GET", "/dashboard/email-collection?mailchimp=error&reason=exchange_failed");
   EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("did not accept the authorization code"), std::string::npos);
+  auto expired = call("GET", "/dashboard/email-collection?mailchimp=error&reason=expired_state");
+  EXPECT_NE(expired.body.find("expired"), std::string::npos);
 }
 
 TEST_F(mailchimp_connect, a_revoked_token_turns_the_connection_to_needs_reconnect) {

@@ -209,3 +209,18 @@ TEST_F(slow_sync, cancelling_a_running_job_lets_the_batch_in_flight_finish) {
             uint64_t(again["progress"]["created"]) + uint64_t(again["progress"]["updated"])
               + uint64_t(again["progress"]["skipped"]));
 }
+
+TEST_F(slow_sync, disconnecting_cancels_the_accounts_mailchimp_jobs) {
+  fans();
+  ASSERT_EQ(sim("POST", "/_sim/config", R"({"latency_ms":150})").status, 200);
+  auto running = queue();
+  auto waiting = queue();
+  ASSERT_EQ(as(a.token, "DELETE", "/api/v1/integrations/mailchimp").status, 204);
+  auto w = wait_done(waiting);
+  EXPECT_EQ(str(w["status"]), "CANCELLED");
+  std::string notes;
+  for (auto n : simdjson::dom::array(w["notes"]))
+    notes += str(n);
+  EXPECT_NE(notes.find("Mailchimp was disconnected"), std::string::npos) << notes;
+  EXPECT_EQ(str(wait_done(running)["status"]), "CANCELLED");
+}
