@@ -12,33 +12,30 @@ namespace ls::api {
 app::app(caf::actor_system& s, config::config c,
          std::shared_ptr<store::database> d, std::shared_ptr<metrics> m,
          store_actor st)
-  : sys(&s), cfg(std::move(c)), db(std::move(d)), stats(std::move(m)),
-    store(std::move(st)),
-    subscribe_per_ip(cfg.ratelimit.subscribe_per_ip),
-    subscribe_per_handle(cfg.ratelimit.subscribe_per_handle),
-    cookie_secure(cfg.server.public_url.rfind("https://", 0) == 0) {
-}
+    : sys(&s), cfg(std::move(c)), db(std::move(d)), stats(std::move(m)),
+      store(std::move(st)), subscribe_per_ip(cfg.ratelimit.subscribe_per_ip),
+      subscribe_per_handle(cfg.ratelimit.subscribe_per_handle),
+      cookie_secure(cfg.server.public_url.rfind("https://", 0) == 0) {}
 
 void call::reply(http::response r) {
-  if (replied)
-    return;
+  if (replied) return;
   replied = true;
-  auto seconds = std::chrono::duration<double>(
-                   std::chrono::steady_clock::now() - started)
-                   .count();
+  auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+          .count();
   a.stats->request_done(req.method,
                         route.pattern.empty() ? "unmatched" : route.pattern,
                         r.status, seconds);
   out->reply(std::move(r));
 }
 
-void call::stream(http::response head, std::shared_ptr<http::body_stream> body) {
-  if (replied)
-    return;
+void call::stream(http::response head,
+                  std::shared_ptr<http::body_stream> body) {
+  if (replied) return;
   replied = true;
-  auto seconds = std::chrono::duration<double>(
-                   std::chrono::steady_clock::now() - started)
-                   .count();
+  auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+          .count();
   a.stats->request_done(req.method, route.pattern, head.status, seconds);
   out->stream(std::move(head), std::move(body));
 }
@@ -59,24 +56,24 @@ void call::problem(unsigned status, std::string_view detail,
 
 void call::fail(const store::outcome& o) {
   switch (o.code) {
-    case store::outcome::ok:
-      problem(500, "unexpected success");
-      return;
-    case store::outcome::not_found:
-      problem(404, o.message);
-      return;
-    case store::outcome::conflict:
-      if (o.field.empty())
-        problem(409, o.message);
-      else
-        problem(409, o.message, {{o.field, o.message}});
-      return;
-    case store::outcome::invalid:
-      problem(422, o.message, {{o.field, o.message}});
-      return;
-    case store::outcome::storage:
-      problem(503, "storage is not available right now; please try again");
-      return;
+  case store::outcome::ok:
+    problem(500, "unexpected success");
+    return;
+  case store::outcome::not_found:
+    problem(404, o.message);
+    return;
+  case store::outcome::conflict:
+    if (o.field.empty())
+      problem(409, o.message);
+    else
+      problem(409, o.message, {{o.field, o.message}});
+    return;
+  case store::outcome::invalid:
+    problem(422, o.message, {{o.field, o.message}});
+    return;
+  case store::outcome::storage:
+    problem(503, "storage is not available right now; please try again");
+    return;
   }
 }
 
@@ -88,8 +85,7 @@ std::string call::param(std::string_view name) const {
 
 std::string call::query(std::string_view name) const {
   auto pairs = form::parse(req.query);
-  if (!pairs)
-    return {};
+  if (!pairs) return {};
   auto v = form::first(*pairs, name);
   return v ? *v : std::string{};
 }
@@ -98,7 +94,8 @@ void healthz(caf::event_based_actor*, call_ptr c) {
   if (c->a.db->healthy())
     c->json(200, R"({"status":"ok"})");
   else
-    c->json(503, R"({"status":"unavailable","detail":"storage is not usable"})");
+    c->json(503,
+            R"({"status":"unavailable","detail":"storage is not usable"})");
 }
 
 void metrics_text(caf::event_based_actor*, call_ptr c) {
@@ -119,43 +116,48 @@ struct route_def {
 };
 
 const route_def routes[] = {
-  {"GET", "/healthz", healthz, false, false},
-  {"GET", "/metrics", metrics_text, false, false},
-  {"POST", "/api/v1/accounts", signup, false, true},
-  {"POST", "/api/v1/session", sign_in, false, true},
-  {"DELETE", "/api/v1/session", sign_out, false, false},
-  {"GET", "/api/v1/me", get_me, true, false},
-  {"POST", "/api/v1/me/api-token", rotate_api_token, true, false},
-  {"POST", "/api/v1/campaigns", create_campaign, true, false},
-  {"GET", "/api/v1/campaigns", list_campaigns, true, false},
-  {"GET", "/api/v1/campaigns/{id}", get_campaign, true, false},
-  {"PUT", "/api/v1/campaigns/{id}", replace_campaign, true, false},
-  {"DELETE", "/api/v1/campaigns/{id}", delete_campaign, true, false},
-  {"GET", "/p/{handle}", profile_page, false, false},
-  {"POST", "/api/v1/public/{handle}/subscribe", public_subscribe, false, false},
-  {"GET", "/api/v1/subscribers", list_subscribers, true, false},
-  {"GET", "/api/v1/subscribers/{id}", get_subscriber, true, false},
-  {"PATCH", "/api/v1/subscribers/{id}", patch_subscriber, true, false},
-  {"DELETE", "/api/v1/subscribers/{id}", delete_subscriber, true, false},
-  {"GET", "/api/v1/exports/subscribers.csv", export_csv, true, false},
-  {"GET", "/api/v1/integrations", integrations_overview, true, false},
-  {"GET", "/api/v1/integrations/mailchimp/connect", mailchimp_connect, true, false},
-  {"GET", "/api/v1/integrations/mailchimp/audiences", list_audiences, true, false},
-  {"POST", "/api/v1/integrations/mailchimp/audiences", create_audience, true, false},
-  {"PUT", "/api/v1/integrations/mailchimp/audience", choose_audience, true, false},
-  {"DELETE", "/api/v1/integrations/mailchimp", mailchimp_disconnect, true, false},
-  {"GET", "/dashboard/email-collection", dashboard_page, false, false},
-  {"POST", "/api/v1/sync-jobs", create_job, true, false},
-  {"GET", "/api/v1/sync-jobs", list_jobs, true, false},
-  {"GET", "/api/v1/sync-jobs/{id}", get_job, true, false},
-  {"POST", "/api/v1/sync-jobs/{id}/cancel", cancel_job, true, false},
-  {"POST", "/api/v1/sync-jobs/{id}/retry", retry_job, true, false},
+    {"GET", "/healthz", healthz, false, false},
+    {"GET", "/metrics", metrics_text, false, false},
+    {"POST", "/api/v1/accounts", signup, false, true},
+    {"POST", "/api/v1/session", sign_in, false, true},
+    {"DELETE", "/api/v1/session", sign_out, false, false},
+    {"GET", "/api/v1/me", get_me, true, false},
+    {"POST", "/api/v1/me/api-token", rotate_api_token, true, false},
+    {"POST", "/api/v1/campaigns", create_campaign, true, false},
+    {"GET", "/api/v1/campaigns", list_campaigns, true, false},
+    {"GET", "/api/v1/campaigns/{id}", get_campaign, true, false},
+    {"PUT", "/api/v1/campaigns/{id}", replace_campaign, true, false},
+    {"DELETE", "/api/v1/campaigns/{id}", delete_campaign, true, false},
+    {"GET", "/p/{handle}", profile_page, false, false},
+    {"POST", "/api/v1/public/{handle}/subscribe", public_subscribe, false,
+     false},
+    {"GET", "/api/v1/subscribers", list_subscribers, true, false},
+    {"GET", "/api/v1/subscribers/{id}", get_subscriber, true, false},
+    {"PATCH", "/api/v1/subscribers/{id}", patch_subscriber, true, false},
+    {"DELETE", "/api/v1/subscribers/{id}", delete_subscriber, true, false},
+    {"GET", "/api/v1/exports/subscribers.csv", export_csv, true, false},
+    {"GET", "/api/v1/integrations", integrations_overview, true, false},
+    {"GET", "/api/v1/integrations/mailchimp/connect", mailchimp_connect, true,
+     false},
+    {"GET", "/api/v1/integrations/mailchimp/audiences", list_audiences, true,
+     false},
+    {"POST", "/api/v1/integrations/mailchimp/audiences", create_audience, true,
+     false},
+    {"PUT", "/api/v1/integrations/mailchimp/audience", choose_audience, true,
+     false},
+    {"DELETE", "/api/v1/integrations/mailchimp", mailchimp_disconnect, true,
+     false},
+    {"GET", "/dashboard/email-collection", dashboard_page, false, false},
+    {"POST", "/api/v1/sync-jobs", create_job, true, false},
+    {"GET", "/api/v1/sync-jobs", list_jobs, true, false},
+    {"GET", "/api/v1/sync-jobs/{id}", get_job, true, false},
+    {"POST", "/api/v1/sync-jobs/{id}/cancel", cancel_job, true, false},
+    {"POST", "/api/v1/sync-jobs/{id}/retry", retry_job, true, false},
 };
 
 void bridge(caf::event_based_actor* self, call_ptr c, const route_def* r) {
   try {
-    if (r->needs_auth && !authenticate(*c))
-      return;
+    if (r->needs_auth && !authenticate(*c)) return;
     r->fn(self, c);
   } catch (const std::exception& e) {
     spdlog::error("api: {} {}: {}", c->req.method, c->route.pattern, e.what());
@@ -173,8 +175,8 @@ http::request_handler make_handler(app& a) {
     auto m = table->match(req.method, req.path);
     if (m.result != http::route_match::found) {
       auto r = m.result == http::route_match::method_not_allowed
-                 ? http::problem(405, "this path does not take " + req.method)
-                 : http::problem(404, "no such endpoint");
+                   ? http::problem(405, "this path does not take " + req.method)
+                   : http::problem(404, "no such endpoint");
       if (m.result == http::route_match::method_not_allowed)
         r.set("allow", m.allow);
       a.stats->request_done(req.method, "unmatched", r.status, 0);
@@ -188,8 +190,8 @@ http::request_handler make_handler(app& a) {
       return;
     }
     auto* def = &routes[m.route];
-    auto c = std::make_shared<call>(a, std::move(req), std::move(out),
-                                    std::move(m));
+    auto c =
+        std::make_shared<call>(a, std::move(req), std::move(out), std::move(m));
     if (def->blocking)
       a.sys->spawn<caf::detached>(bridge, std::move(c), def);
     else

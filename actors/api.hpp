@@ -1,6 +1,6 @@
-// HTTP endpoints as actor work: the router maps a request to a handler, which runs inside a
-// short-lived bridge actor (so no io thread ever waits on an actor) and answers through the
-// request's responder.
+// HTTP endpoints as actor work: the router maps a request to a handler, which
+// runs inside a short-lived bridge actor (so no io thread ever waits on an
+// actor) and answers through the request's responder.
 #pragma once
 
 #include "actors/interfaces.hpp"
@@ -13,7 +13,6 @@
 #include "storage/crypto.hpp"
 
 #include <caf/fwd.hpp>
-
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -41,8 +40,9 @@ struct app {
   bool cookie_secure = false; ///< public_url is https
   std::chrono::milliseconds oauth_state_lifetime = std::chrono::minutes(10);
 
-  app(caf::actor_system& s, config::config c, std::shared_ptr<store::database> d,
-      std::shared_ptr<metrics> m, store_actor st);
+  app(caf::actor_system& s, config::config c,
+      std::shared_ptr<store::database> d, std::shared_ptr<metrics> m,
+      store_actor st);
 };
 
 /// Who is calling: the account, and how it proved it.
@@ -63,9 +63,8 @@ struct call {
   bool replied = false;
 
   call(app& a, http::request r, http::responder_ptr o, http::route_match m)
-    : a(a), req(std::move(r)), out(std::move(o)), route(std::move(m)),
-      started(std::chrono::steady_clock::now()) {
-  }
+      : a(a), req(std::move(r)), out(std::move(o)), route(std::move(m)),
+        started(std::chrono::steady_clock::now()) {}
   /// Completes the request (once) and records metrics.
   void reply(http::response r);
   void stream(http::response head, std::shared_ptr<http::body_stream> body);
@@ -75,7 +74,8 @@ struct call {
   /// A store outcome that is not ok, as the matching problem.
   void fail(const store::outcome& o);
   std::string param(std::string_view name) const; ///< decoded path parameter
-  std::string query(std::string_view name) const; ///< decoded, first value or ""
+  std::string
+  query(std::string_view name) const; ///< decoded, first value or ""
 };
 
 using call_ptr = std::shared_ptr<call>;

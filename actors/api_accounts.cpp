@@ -13,22 +13,20 @@ namespace {
 constexpr auto session_lifetime_us = int64_t{14} * 24 * 3600 * 1000000;
 
 bool valid_handle(std::string_view h) {
-  if (h.size() < 2 || h.size() > 30)
-    return false;
+  if (h.size() < 2 || h.size() > 30) return false;
   for (char ch : h)
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_'
-          || ch == '-'))
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+          ch == '-'))
       return false;
   return true;
 }
 
 std::string session_cookie(const app& a, std::string_view token,
                            int64_t max_age_s) {
-  std::string c = "ls_session=" + std::string{token}
-                  + "; Path=/; HttpOnly; SameSite=Lax; Max-Age="
-                  + std::to_string(max_age_s);
-  if (a.cookie_secure)
-    c += "; Secure";
+  std::string c =
+      "ls_session=" + std::string{token} +
+      "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" + std::to_string(max_age_s);
+  if (a.cookie_secure) c += "; Secure";
   return c;
 }
 
@@ -36,8 +34,7 @@ std::string session_cookie(const app& a, std::string_view token,
 
 void signup(caf::event_based_actor* self, call_ptr c) {
   auto body = json_body(*c);
-  if (!body)
-    return;
+  if (!body) return;
   std::vector<http::field_error> errors;
   fields_reader f{*body, errors};
   f.reject_unknown({"email", "password", "handle"});
@@ -68,17 +65,17 @@ void signup(caf::event_based_actor* self, call_ptr c) {
   acc->id = crypto::random_id("acc_");
   acc->email = email;
   acc->handle = *handle;
-  acc->password_hash = crypto::hash_password(pw->s); // slow: this bridge is detached
+  acc->password_hash =
+      crypto::hash_password(pw->s); // slow: this bridge is detached
   acc->created_at = timefmt::now_us();
   auto token = "lst_" + crypto::random_token(32);
   auto token_hash = crypto::sha256(token);
-  auto op = store::make_op([acc, token_hash](store::database& db,
-                                             lmdb::txn& t) {
-    return db.insert_account(t, *acc, token_hash);
-  });
+  auto op =
+      store::make_op([acc, token_hash](store::database& db, lmdb::txn& t) {
+        return db.insert_account(t, *acc, token_hash);
+      });
   write(self, c, op, [c, acc, token](store::outcome& o) {
-    if (!o)
-      return c->fail(o);
+    if (!o) return c->fail(o);
     json::writer w;
     w.begin_object().key("account");
     write_account(w, *acc);
@@ -89,15 +86,13 @@ void signup(caf::event_based_actor* self, call_ptr c) {
 
 void sign_in(caf::event_based_actor* self, call_ptr c) {
   auto body = json_body(*c);
-  if (!body)
-    return;
+  if (!body) return;
   std::vector<http::field_error> errors;
   fields_reader f{*body, errors};
   f.reject_unknown({"email", "password"});
   auto email_in = f.text("email", 254, true);
   auto* pw = f.raw("password");
-  if (!pw || pw->kind != value::string)
-    f.error("password", "is required");
+  if (!pw || pw->kind != value::string) f.error("password", "is required");
   if (!errors.empty())
     return c->problem(422, "email and password are required", errors);
   auto email_r = validation::email(*email_in);
@@ -112,10 +107,11 @@ void sign_in(caf::event_based_actor* self, call_ptr c) {
     return c->reply(std::move(r));
   }
   auto acc = a.db->account_by_email(email);
-  // Verify against a dummy hash when the account is absent, so timing does not tell.
+  // Verify against a dummy hash when the account is absent, so timing does not
+  // tell.
   static const std::string dummy = crypto::hash_password("not a real password");
-  bool ok = crypto::verify_password(acc ? acc->password_hash : dummy, pw->s)
-            && acc.has_value();
+  bool ok = crypto::verify_password(acc ? acc->password_hash : dummy, pw->s) &&
+            acc.has_value();
   if (!ok) {
     a.login_per_ip.failed(ip_key);
     a.login_per_email.failed(email);
@@ -134,8 +130,7 @@ void sign_in(caf::event_based_actor* self, call_ptr c) {
   });
   auto account = std::make_shared<store::account>(std::move(*acc));
   write(self, c, op, [c, account, sess, token](store::outcome& o) {
-    if (!o)
-      return c->fail(o);
+    if (!o) return c->fail(o);
     json::writer w;
     w.begin_object().key("account");
     write_account(w, *account);
@@ -158,22 +153,18 @@ void sign_out(caf::event_based_actor* self, call_ptr c) {
     r.set("set-cookie", session_cookie(c->a, "", 0));
     c->reply(std::move(r));
   };
-  if (token.empty())
-    return done();
+  if (token.empty()) return done();
   auto hash = crypto::sha256(token);
   auto s = c->a.db->session_by_hash(hash);
-  if (!s)
-    return done();
+  if (!s) return done();
   auto* csrf = c->req.header("x-csrf-token");
   if (!csrf || !crypto::equal_constant_time(*csrf, s->csrf_token))
     return c->problem(403, "missing or wrong X-CSRF-Token header");
-  write(self, c,
-        store::make_op([hash](store::database& db, lmdb::txn& t) {
+  write(self, c, store::make_op([hash](store::database& db, lmdb::txn& t) {
           return db.delete_session(t, hash);
         }),
         [c, done](store::outcome& o) {
-          if (!o)
-            return c->fail(o);
+          if (!o) return c->fail(o);
           done();
         });
 }
@@ -182,8 +173,7 @@ void get_me(caf::event_based_actor*, call_ptr c) {
   json::writer w;
   w.begin_object().key("account");
   write_account(w, c->who->account);
-  if (c->who->via_session)
-    w.key("csrf_token").value(c->who->csrf_token);
+  if (c->who->via_session) w.key("csrf_token").value(c->who->csrf_token);
   w.end_object();
   c->json(200, std::move(w).str());
 }
@@ -192,13 +182,11 @@ void rotate_api_token(caf::event_based_actor* self, call_ptr c) {
   auto token = "lst_" + crypto::random_token(32);
   auto hash = crypto::sha256(token);
   auto id = c->who->account.id;
-  write(self, c,
-        store::make_op([id, hash](store::database& db, lmdb::txn& t) {
+  write(self, c, store::make_op([id, hash](store::database& db, lmdb::txn& t) {
           return db.set_api_token(t, id, hash);
         }),
         [c, token](store::outcome& o) {
-          if (!o)
-            return c->fail(o);
+          if (!o) return c->fail(o);
           json::writer w;
           w.begin_object().key("api_token").value(token).end_object();
           c->json(200, std::move(w).str());

@@ -3,27 +3,24 @@
 #include "actors/api_util.hpp"
 #include "http/codec/time.hpp"
 
-#include <caf/all.hpp>
-
 #include <algorithm>
+#include <caf/all.hpp>
 
 namespace ls::api {
 
 namespace {
 
-constexpr const char* field_types[] = {"text",   "email",  "tel",
-                                       "date",   "select", "checkbox"};
+constexpr const char* field_types[] = {"text", "email",  "tel",
+                                       "date", "select", "checkbox"};
 
 /// Keys that are columns of their own and cannot be custom fields.
 constexpr std::string_view reserved_keys[] = {
-  "email", "phone", "name", "first_name", "last_name", "tags",
-  "campaign", "fields", "source", "status", "subscribed_at", "website"};
+    "email",    "phone",  "name",   "first_name", "last_name",     "tags",
+    "campaign", "fields", "source", "status",     "subscribed_at", "website"};
 
 bool valid_key(std::string_view k) {
-  if (k.empty() || k.size() > 64)
-    return false;
-  if (!std::isalpha(static_cast<unsigned char>(k[0])))
-    return false;
+  if (k.empty() || k.size() > 64) return false;
+  if (!std::isalpha(static_cast<unsigned char>(k[0]))) return false;
   return std::all_of(k.begin(), k.end(), [](char ch) {
     return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
   });
@@ -45,21 +42,20 @@ std::string slug_from(std::string_view name) {
       out.push_back(static_cast<char>(std::tolower(u)));
     else if (!out.empty() && out.back() != '-')
       out.push_back('-');
-    if (out.size() >= 48)
-      break;
+    if (out.size() >= 48) break;
   }
   while (!out.empty() && out.back() == '-')
     out.pop_back();
   return out.empty() ? "campaign" : out;
 }
 
-/// Reads {name, slug?, fields, default_tags?} into `c`. Returns false after replying 4xx.
+/// Reads {name, slug?, fields, default_tags?} into `c`. Returns false after
+/// replying 4xx.
 bool read_campaign(call& cl, const value& body, store::campaign& c) {
   std::vector<http::field_error> errors;
   fields_reader f{body, errors};
   f.reject_unknown({"name", "slug", "fields", "default_tags"});
-  if (auto name = f.text("name", 200, true))
-    c.name = *name;
+  if (auto name = f.text("name", 200, true)) c.name = *name;
   if (auto slug = f.text("slug", 64)) {
     if (valid_slug(*slug))
       c.slug = *slug;
@@ -89,27 +85,25 @@ bool read_campaign(call& cl, const value& body, store::campaign& c) {
             ff.error("key", "must start with a letter and hold only letters, "
                             "digits and _ (at most 64)");
           else if (std::find(std::begin(reserved_keys), std::end(reserved_keys),
-                             *k)
-                   != std::end(reserved_keys))
+                             *k) != std::end(reserved_keys))
             ff.error("key", "\"" + *k + "\" is a built-in field");
           else if (std::any_of(c.fields.begin(), c.fields.end(),
                                [&](auto& o) { return o.key == *k; }))
             ff.error("key", "is used twice");
           d.key = *k;
         }
-        if (auto l = ff.text("label", 200, true))
-          d.label = *l;
+        if (auto l = ff.text("label", 200, true)) d.label = *l;
         if (auto t = ff.text("type", 16, true)) {
-          if (std::find(std::begin(field_types), std::end(field_types), *t)
-              == std::end(field_types))
+          if (std::find(std::begin(field_types), std::end(field_types), *t) ==
+              std::end(field_types))
             ff.error("type", "must be one of text, email, tel, date, select, "
                              "checkbox");
           d.type = *t;
         }
         d.required = ff.boolean("required").value_or(false);
         if (auto* opts = ff.raw("options")) {
-          if (opts->kind != value::array || opts->items.empty()
-              || opts->items.size() > 100)
+          if (opts->kind != value::array || opts->items.empty() ||
+              opts->items.size() > 100)
             ff.error("options", "must be a list of 1 to 100 strings");
           else
             for (auto& o : opts->items) {
@@ -148,11 +142,9 @@ void reply_campaign(call& c, unsigned status, const store::campaign& cmp) {
 
 void create_campaign(caf::event_based_actor* self, call_ptr c) {
   auto body = json_body(*c);
-  if (!body)
-    return;
+  if (!body) return;
   auto cmp = std::make_shared<store::campaign>();
-  if (!read_campaign(*c, *body, *cmp))
-    return;
+  if (!read_campaign(*c, *body, *cmp)) return;
   cmp->id = crypto::random_id("cmp_");
   cmp->account_id = c->who->account.id;
   cmp->created_at = cmp->updated_at = timefmt::now_us();
@@ -167,13 +159,11 @@ void create_campaign(caf::event_based_actor* self, call_ptr c) {
     for (int n = 2; taken(cmp->slug); ++n)
       cmp->slug = base + "-" + std::to_string(n);
   }
-  write(self, c,
-        store::make_op([cmp](store::database& db, lmdb::txn& t) {
+  write(self, c, store::make_op([cmp](store::database& db, lmdb::txn& t) {
           return db.put_campaign(t, *cmp);
         }),
         [c, cmp](store::outcome& o) {
-          if (!o)
-            return c->fail(o);
+          if (!o) return c->fail(o);
           reply_campaign(*c, 201, *cmp);
         });
 }
@@ -191,32 +181,25 @@ void list_campaigns(caf::event_based_actor*, call_ptr c) {
 
 void get_campaign(caf::event_based_actor*, call_ptr c) {
   auto cmp = c->a.db->campaign_by_id(c->who->account.id, c->param("id"));
-  if (!cmp)
-    return c->problem(404, "no such campaign");
+  if (!cmp) return c->problem(404, "no such campaign");
   reply_campaign(*c, 200, *cmp);
 }
 
 void replace_campaign(caf::event_based_actor* self, call_ptr c) {
   auto old = c->a.db->campaign_by_id(c->who->account.id, c->param("id"));
-  if (!old)
-    return c->problem(404, "no such campaign");
+  if (!old) return c->problem(404, "no such campaign");
   auto body = json_body(*c);
-  if (!body)
-    return;
+  if (!body) return;
   auto cmp = std::make_shared<store::campaign>(*old);
   cmp->slug.clear();
-  if (!read_campaign(*c, *body, *cmp))
-    return;
-  if (cmp->slug.empty())
-    cmp->slug = old->slug;
+  if (!read_campaign(*c, *body, *cmp)) return;
+  if (cmp->slug.empty()) cmp->slug = old->slug;
   cmp->updated_at = timefmt::now_us();
-  write(self, c,
-        store::make_op([cmp](store::database& db, lmdb::txn& t) {
+  write(self, c, store::make_op([cmp](store::database& db, lmdb::txn& t) {
           return db.replace_campaign(t, *cmp);
         }),
         [c, cmp](store::outcome& o) {
-          if (!o)
-            return c->fail(o);
+          if (!o) return c->fail(o);
           reply_campaign(*c, 200, *cmp);
         });
 }
@@ -226,13 +209,11 @@ void delete_campaign(caf::event_based_actor* self, call_ptr c) {
   auto id = c->param("id");
   if (!c->a.db->campaign_by_id(acc, id))
     return c->problem(404, "no such campaign");
-  write(self, c,
-        store::make_op([acc, id](store::database& db, lmdb::txn& t) {
+  write(self, c, store::make_op([acc, id](store::database& db, lmdb::txn& t) {
           return db.delete_campaign(t, acc, id);
         }),
         [c](store::outcome& o) {
-          if (!o)
-            return c->fail(o);
+          if (!o) return c->fail(o);
           http::response r;
           r.status = 204;
           c->reply(std::move(r));

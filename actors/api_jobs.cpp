@@ -5,7 +5,6 @@
 #include "http/codec/time.hpp"
 
 #include <caf/all.hpp>
-
 #include <charconv>
 
 namespace ls::api {
@@ -45,16 +44,16 @@ void reply_job(call& c, unsigned status, const store::sync_job& j) {
 
 void write_job(json::writer& w, const store::sync_job& j) {
   w.begin_object()
-    .key("id")
-    .value(j.id)
-    .key("provider")
-    .value(j.provider)
-    .key("status")
-    .value(j.status)
-    .key("scope")
-    .begin_object()
-    .key("type")
-    .value(j.scope_type);
+      .key("id")
+      .value(j.id)
+      .key("provider")
+      .value(j.provider)
+      .key("status")
+      .value(j.status)
+      .key("scope")
+      .begin_object()
+      .key("type")
+      .value(j.scope_type);
   if (j.scope_type == "campaign")
     w.key("campaign_id").value(j.scope_campaign_id);
   w.end_object().key("audience");
@@ -62,28 +61,28 @@ void write_job(json::writer& w, const store::sync_job& j) {
     w.null();
   else
     w.begin_object()
-      .key("id")
-      .value(j.audience_id)
-      .key("name")
-      .value(j.audience_name)
-      .end_object();
+        .key("id")
+        .value(j.audience_id)
+        .key("name")
+        .value(j.audience_name)
+        .end_object();
   w.key("attempt").value(uint64_t{j.attempt});
   write_time(w, "created_at", j.created_at);
   write_time(w, "started_at", j.started_at);
   write_time(w, "finished_at", j.finished_at);
   w.key("progress")
-    .begin_object()
-    .key("total")
-    .value(j.total)
-    .key("processed")
-    .value(j.processed)
-    .key("created")
-    .value(j.created)
-    .key("updated")
-    .value(j.updated)
-    .key("skipped")
-    .value(j.skipped)
-    .end_object();
+      .begin_object()
+      .key("total")
+      .value(j.total)
+      .key("processed")
+      .value(j.processed)
+      .key("created")
+      .value(j.created)
+      .key("updated")
+      .value(j.updated)
+      .key("skipped")
+      .value(j.skipped)
+      .end_object();
   w.key("skipped").begin_object().key("phone_only").value(j.phone_only);
   w.key("must_resubscribe");
   write_skip(w, j.must_resubscribe);
@@ -101,29 +100,29 @@ void write_job(json::writer& w, const store::sync_job& j) {
     w.null();
   else
     w.begin_object()
-      .key("code")
-      .value(j.error_code)
-      .key("message")
-      .value(j.error_message)
-      .end_object();
+        .key("code")
+        .value(j.error_code)
+        .key("message")
+        .value(j.error_message)
+        .end_object();
   w.end_object();
 }
 
 void create_job(caf::event_based_actor* self, call_ptr c) {
   auto body = json_body(*c);
-  if (!body)
-    return;
+  if (!body) return;
   std::vector<http::field_error> errors;
   fields_reader f{*body, errors};
   f.reject_unknown({"provider", "scope"});
   auto provider = f.text("provider", 20, true);
-  if (provider && *provider != "mailchimp" && *provider != "kit"
-      && *provider != "klaviyo" && *provider != "hubspot")
+  if (provider && *provider != "mailchimp" && *provider != "kit" &&
+      *provider != "klaviyo" && *provider != "hubspot")
     f.error("provider", "must be mailchimp, kit, klaviyo or hubspot");
   auto job = std::make_shared<store::sync_job>();
   if (auto* scope = f.raw("scope")) {
     if (scope->kind != value::object) {
-      f.error("scope", "must be {\"type\":\"all\"} or {\"type\":\"campaign\",\"campaign_id\":…}");
+      f.error("scope", "must be {\"type\":\"all\"} or "
+                       "{\"type\":\"campaign\",\"campaign_id\":…}");
     } else {
       fields_reader s{*scope, errors, "scope"};
       s.reject_unknown({"type", "campaign_id"});
@@ -139,17 +138,19 @@ void create_job(caf::event_based_actor* self, call_ptr c) {
       }
     }
   }
-  if (!errors.empty())
-    return c->problem(422, "the job is not valid", errors);
+  if (!errors.empty()) return c->problem(422, "the job is not valid", errors);
   if (*provider != "mailchimp")
-    return c->problem(501, "hand-offs to " + *provider
-                             + " are not available yet; use the CSV download meanwhile");
+    return c->problem(
+        501, "hand-offs to " + *provider +
+                 " are not available yet; use the CSV download meanwhile");
   auto conn = c->a.db->mailchimp_connection_of(c->who->account.id);
   if (!conn || conn->status != "connected")
-    return c->problem(409, conn ? "Mailchimp needs to be connected again before a sync"
-                                : "connect Mailchimp before queueing a sync");
+    return c->problem(
+        409, conn ? "Mailchimp needs to be connected again before a sync"
+                  : "connect Mailchimp before queueing a sync");
   if (conn->audience_id.empty())
-    return c->problem(409, "choose a Mailchimp audience before queueing a sync");
+    return c->problem(409,
+                      "choose a Mailchimp audience before queueing a sync");
   auto now = timefmt::now_us();
   job->id = crypto::random_id("job_");
   job->account_id = c->who->account.id;
@@ -158,29 +159,18 @@ void create_job(caf::event_based_actor* self, call_ptr c) {
   job->audience_name = conn->audience_name;
   job->created_at = job->updated_at = now;
   self->request(c->a.jobs, job_timeout, atom::create_v, *job)
-    .then([c](store::sync_job& j) { reply_job(*c, 202, j); },
-          [c](caf::error& e) { fail_from(*c, e); });
+      .then([c](store::sync_job& j) { reply_job(*c, 202, j); },
+            [c](caf::error& e) { fail_from(*c, e); });
 }
 
 void list_jobs(caf::event_based_actor*, call_ptr c) {
   auto status = c->query("status");
   auto provider = c->query("provider");
-  size_t limit = 50;
-  if (auto l = c->query("limit"); !l.empty()) {
-    auto [ptr, ec] = std::from_chars(l.data(), l.data() + l.size(), limit);
-    if (ec != std::errc{} || ptr != l.data() + l.size() || limit < 1 || limit > 500)
-      return c->problem(422, "limit must be 1 to 500",
-                        {{"limit", "must be a whole number from 1 to 500"}});
-  }
+  size_t limit;
   std::string cursor;
-  if (auto raw = c->query("cursor"); !raw.empty()) {
-    auto decoded = crypto::from_base64url(raw);
-    if (!decoded)
-      return c->problem(422, "the cursor is not valid",
-                        {{"cursor", "use next_cursor from a previous page"}});
-    cursor = *decoded;
-  }
-  auto page = c->a.db->jobs(c->who->account.id, status, provider, cursor, limit);
+  if (!read_paging(*c, limit, cursor)) return;
+  auto page =
+      c->a.db->jobs(c->who->account.id, status, provider, cursor, limit);
   if (!page)
     return c->problem(422, "the cursor is not valid",
                       {{"cursor", "use next_cursor from a previous page"}});
@@ -188,19 +178,15 @@ void list_jobs(caf::event_based_actor*, call_ptr c) {
   w.begin_object().key("items").begin_array();
   for (auto& j : page->items)
     write_job(w, j);
-  w.end_array().key("next_cursor");
-  if (page->next_cursor.empty())
-    w.null();
-  else
-    w.value(crypto::base64url(page->next_cursor));
+  w.end_array();
+  write_next_cursor(w, page->next_cursor);
   w.end_object();
   c->json(200, std::move(w).str());
 }
 
 void get_job(caf::event_based_actor*, call_ptr c) {
   auto j = c->a.db->job_by_id(c->who->account.id, c->param("id"));
-  if (!j)
-    return c->problem(404, "no such job");
+  if (!j) return c->problem(404, "no such job");
   reply_job(*c, 200, *j);
 }
 
@@ -209,8 +195,8 @@ void cancel_job(caf::event_based_actor* self, call_ptr c) {
   if (!c->a.db->job_by_id(c->who->account.id, id))
     return c->problem(404, "no such job");
   self->request(c->a.jobs, job_timeout, atom::cancel_v, c->who->account.id, id)
-    .then([c](store::sync_job& j) { reply_job(*c, 200, j); },
-          [c](caf::error& e) { fail_from(*c, e); });
+      .then([c](store::sync_job& j) { reply_job(*c, 200, j); },
+            [c](caf::error& e) { fail_from(*c, e); });
 }
 
 void retry_job(caf::event_based_actor* self, call_ptr c) {
@@ -218,8 +204,8 @@ void retry_job(caf::event_based_actor* self, call_ptr c) {
   if (!c->a.db->job_by_id(c->who->account.id, id))
     return c->problem(404, "no such job");
   self->request(c->a.jobs, job_timeout, atom::retry_v, c->who->account.id, id)
-    .then([c](store::sync_job& j) { reply_job(*c, 200, j); },
-          [c](caf::error& e) { fail_from(*c, e); });
+      .then([c](store::sync_job& j) { reply_job(*c, 200, j); },
+            [c](caf::error& e) { fail_from(*c, e); });
 }
 
 } // namespace ls::api

@@ -1,22 +1,22 @@
-// The public side: a creator's profile page with its subscribe forms, and the subscribe
-// endpoint behind them (JSON for scripts, form posts for the plain HTML page).
+// The public side: a creator's profile page with its subscribe forms, and the
+// subscribe endpoint behind them (JSON for scripts, form posts for the plain
+// HTML page).
 #include "actors/api_routes.hpp"
 #include "actors/api_util.hpp"
 #include "http/codec/form.hpp"
 #include "http/codec/time.hpp"
 #include "http/codec/validation.hpp"
 
-#include <caf/all.hpp>
-
 #include <algorithm>
+#include <caf/all.hpp>
 
 namespace ls::api {
 
 namespace {
 
 constexpr const char* page_csp =
-  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-  "base-uri 'none'; frame-ancestors 'none'";
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'";
 
 bool wants_html(const http::request& req) {
   auto* accept = req.header("accept");
@@ -28,16 +28,16 @@ void redirect_back(call& c, const std::string& handle, std::string_view result,
                    std::string_view detail = {}) {
   http::response r;
   r.status = 303;
-  auto location = "/p/" + form::percent_encode(handle)
-                  + "?result=" + std::string{result};
-  if (!detail.empty())
-    location += "&detail=" + form::percent_encode(detail);
+  auto location =
+      "/p/" + form::percent_encode(handle) + "?result=" + std::string{result};
+  if (!detail.empty()) location += "&detail=" + form::percent_encode(detail);
   r.set("location", location);
   r.set("cache-control", "no-store");
   c.reply(std::move(r));
 }
 
-/// Validates one custom value against its form field; false (with an error) when invalid.
+/// Validates one custom value against its form field; false (with an error)
+/// when invalid.
 bool check_custom(const store::field_def& d, const value& v, std::string& out,
                   std::vector<http::field_error>& errors) {
   auto field = "fields." + d.key;
@@ -45,11 +45,11 @@ bool check_custom(const store::field_def& d, const value& v, std::string& out,
   if (d.type == "checkbox") {
     if (v.kind == value::boolean)
       out = v.b ? "true" : "false";
-    else if (v.kind == value::string
-             && (v.s == "on" || v.s == "true" || v.s == "1"))
+    else if (v.kind == value::string &&
+             (v.s == "on" || v.s == "true" || v.s == "1"))
       out = "true";
-    else if (v.kind == value::string
-             && (v.s == "false" || v.s == "0" || v.s.empty()))
+    else if (v.kind == value::string &&
+             (v.s == "false" || v.s == "0" || v.s.empty()))
       out = "false";
     else {
       errors.push_back({field, "must be true or false"});
@@ -86,9 +86,8 @@ bool check_custom(const store::field_def& d, const value& v, std::string& out,
     checked = validation::phone(text);
   else if (d.type == "date")
     checked = validation::iso_date(text);
-  else if (d.type == "select"
-           && std::find(d.options.begin(), d.options.end(), text)
-                == d.options.end())
+  else if (d.type == "select" && std::find(d.options.begin(), d.options.end(),
+                                           text) == d.options.end())
     checked.error = "must be one of the form's options";
   if (!checked.ok()) {
     errors.push_back({field, checked.error});
@@ -99,8 +98,7 @@ bool check_custom(const store::field_def& d, const value& v, std::string& out,
 }
 
 std::string clip_utf8(std::string_view s, size_t max) {
-  if (s.size() <= max)
-    return std::string{s};
+  if (s.size() <= max) return std::string{s};
   size_t n = max;
   while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80)
     --n;
@@ -112,11 +110,11 @@ std::string clip_utf8(std::string_view s, size_t max) {
 void public_subscribe(caf::event_based_actor* self, call_ptr c) {
   auto handle = c->param("handle");
   auto acc = c->a.db->account_by_handle(handle);
-  if (!acc)
-    return c->problem(404, "no creator with this handle");
+  if (!acc) return c->problem(404, "no creator with this handle");
   bool html = wants_html(c->req);
   auto limited = [&](unsigned wait) {
-    auto r = http::problem(429, "too many signups; please try again in a moment");
+    auto r =
+        http::problem(429, "too many signups; please try again in a moment");
     r.set("retry-after", std::to_string(wait));
     c->reply(std::move(r));
   };
@@ -126,7 +124,8 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
     return limited(wait);
 
   auto* ct = c->req.header("content-type");
-  bool is_form = ct && ct->find("application/x-www-form-urlencoded") != std::string::npos;
+  bool is_form =
+      ct && ct->find("application/x-www-form-urlencoded") != std::string::npos;
   std::optional<value> body;
   std::string parse_error;
   if (is_form) {
@@ -137,23 +136,23 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
     return c->problem(415, "send JSON (application/json) or a form "
                            "(application/x-www-form-urlencoded)");
   }
-  if (!body)
-    return c->problem(400, parse_error);
+  if (!body) return c->problem(400, parse_error);
   if (body->kind != value::object)
     return c->problem(422, "the body must be a JSON object");
   html = html && is_form;
 
   std::vector<http::field_error> errors;
   fields_reader f{*body, errors};
-  if (!is_form) // a plain HTML form may carry extra inputs (a submit button's name)
+  if (!is_form) // a plain HTML form may carry extra inputs (a submit button's
+                // name)
     f.reject_unknown({"campaign", "email", "phone", "name", "first_name",
                       "last_name", "fields", "tags", "website"});
-  // The honeypot: people never see this input, bots fill it in. Answer as if all went well.
+  // The honeypot: people never see this input, bots fill it in. Answer as if
+  // all went well.
   if (auto* trap = body->get("website");
       trap && trap->kind == value::string && !trap->s.empty()) {
     c->a.stats->request_done("POST", "honeypot", 200, 0);
-    if (html)
-      return redirect_back(*c, handle, "subscribed");
+    if (html) return redirect_back(*c, handle, "subscribed");
     return c->json(201, R"({"status":"subscribed","subscriber_id":null})");
   }
 
@@ -161,10 +160,8 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
   if (auto ref = f.text("campaign", 100)) {
     if (!ref->empty()) {
       cmp = c->a.db->campaign_by_id(acc->id, *ref);
-      if (!cmp)
-        cmp = c->a.db->campaign_by_slug(acc->id, *ref);
-      if (!cmp)
-        return c->problem(404, "no such campaign for this creator");
+      if (!cmp) cmp = c->a.db->campaign_by_slug(acc->id, *ref);
+      if (!cmp) return c->problem(404, "no such campaign for this creator");
     }
   }
   auto sub = std::make_shared<store::subscriber>();
@@ -182,16 +179,13 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
     else
       f.error("phone", r.error);
   }
-  if (auto v = f.text("name", 255))
-    sub->name = *v;
-  if (auto v = f.text("first_name", 255))
-    sub->first_name = *v;
-  if (auto v = f.text("last_name", 255))
-    sub->last_name = *v;
-  if (sub->email.empty() && sub->phone.empty()
-      && std::none_of(errors.begin(), errors.end(), [](auto& e) {
-           return e.field == "email" || e.field == "phone";
-         }))
+  if (auto v = f.text("name", 255)) sub->name = *v;
+  if (auto v = f.text("first_name", 255)) sub->first_name = *v;
+  if (auto v = f.text("last_name", 255)) sub->last_name = *v;
+  if (sub->email.empty() && sub->phone.empty() &&
+      std::none_of(errors.begin(), errors.end(), [](auto& e) {
+        return e.field == "email" || e.field == "phone";
+      }))
     f.error("email", "enter an email address or a phone number");
 
   // Custom inputs, checked against the campaign's form.
@@ -218,8 +212,7 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
                          [&](auto& d) { return d.key == k; }))
           errors.push_back({"fields." + k, "is not a field of this form"});
   } else if (fields) {
-    if (fields->members.size() > 50)
-      f.error("fields", "at most 50 fields");
+    if (fields->members.size() > 50) f.error("fields", "at most 50 fields");
     for (auto& [k, v] : fields->members) {
       store::field_def d{k, k, "text", false, {}};
       if (k.empty() || k.size() > 64) {
@@ -238,7 +231,8 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
   if (!errors.empty()) {
     if (html)
       return redirect_back(*c, handle, "error",
-                           errors.front().field + ": " + errors.front().message);
+                           errors.front().field + ": " +
+                               errors.front().message);
     return c->problem(422, "the signup is not valid", errors);
   }
   if (cmp) {
@@ -276,15 +270,14 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
       return c->fail(o);
     }
     auto status = res->created ? "subscribed" : "updated";
-    if (html)
-      return redirect_back(*c, handle, status);
+    if (html) return redirect_back(*c, handle, status);
     json::writer w;
     w.begin_object()
-      .key("status")
-      .value(status)
-      .key("subscriber_id")
-      .value(res->stored.id)
-      .end_object();
+        .key("status")
+        .value(status)
+        .key("subscriber_id")
+        .value(res->stored.id)
+        .end_object();
     c->json(res->created ? 201 : 200, std::move(w).str());
   });
 }
@@ -300,38 +293,46 @@ void profile_page(caf::event_based_actor*, call_ptr c) {
   r.set("cache-control", "no-store");
   if (!acc) {
     r.status = 404;
-    r.body = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Not "
-             "found</title><p>There is no creator with this handle.</p></html>";
+    r.body =
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Not "
+        "found</title><p>There is no creator with this handle.</p></html>";
     return c->reply(std::move(r));
   }
   auto h = html_escape(acc->handle);
   std::string b;
   b += "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-       "<title>@" + h + " on LinkStacked</title><style>"
+       "<title>@" +
+       h +
+       " on LinkStacked</title><style>"
        "body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;"
-       "padding:0 1rem;line-height:1.5}form{border:1px solid #ccc;border-radius:8px;"
+       "padding:0 1rem;line-height:1.5}form{border:1px solid "
+       "#ccc;border-radius:8px;"
        "padding:1rem;margin:1rem 0}label{display:block;margin:.5rem 0 .2rem}"
        "input,select{width:100%;padding:.4rem;box-sizing:border-box}"
        "input[type=checkbox]{width:auto}.hp{position:absolute;left:-10000px}"
-       "button{margin-top:1rem;padding:.5rem 1rem}.ok{color:#060}.err{color:#a00}"
-       "</style></head><body><h1>@" + h + "</h1>";
+       "button{margin-top:1rem;padding:.5rem "
+       "1rem}.ok{color:#060}.err{color:#a00}"
+       "</style></head><body><h1>@" +
+       h + "</h1>";
   auto result = c->query("result");
   if (result == "subscribed")
     b += "<p class=\"ok\" role=\"status\">Thanks, you are subscribed.</p>";
   else if (result == "updated")
-    b += "<p class=\"ok\" role=\"status\">Thanks, your details are updated.</p>";
+    b +=
+        "<p class=\"ok\" role=\"status\">Thanks, your details are updated.</p>";
   else if (result == "error")
-    b += "<p class=\"err\" role=\"alert\">Sorry, that did not work: "
-         + html_escape(c->query("detail").substr(0, 300)) + "</p>";
-  auto action = "/api/v1/public/" + form::percent_encode(acc->handle) + "/subscribe";
+    b += "<p class=\"err\" role=\"alert\">Sorry, that did not work: " +
+         html_escape(c->query("detail").substr(0, 300)) + "</p>";
+  auto action =
+      "/api/v1/public/" + form::percent_encode(acc->handle) + "/subscribe";
   auto input = [&](const std::string& id, const std::string& name,
                    const std::string& label, const std::string& type,
                    bool required, const std::string& extra = {}) {
-    b += "<label for=\"" + id + "\">" + html_escape(label)
-         + (required ? " *" : "") + "</label><input id=\"" + id + "\" name=\""
-         + html_escape(name) + "\" type=\"" + type + "\"" + extra
-         + (required ? " required" : "") + ">";
+    b += "<label for=\"" + id + "\">" + html_escape(label) +
+         (required ? " *" : "") + "</label><input id=\"" + id + "\" name=\"" +
+         html_escape(name) + "\" type=\"" + type + "\"" + extra +
+         (required ? " required" : "") + ">";
   };
   auto campaigns = c->a.db->campaigns(acc->id);
   auto form = [&](const store::campaign* cmp, size_t n) {
@@ -339,12 +340,13 @@ void profile_page(caf::event_based_actor*, call_ptr c) {
     b += "<form method=\"post\" action=\"" + action + "\">";
     if (cmp) {
       b += "<h2>" + html_escape(cmp->name) + "</h2>";
-      b += "<input type=\"hidden\" name=\"campaign\" value=\""
-           + html_escape(cmp->id) + "\">";
+      b += "<input type=\"hidden\" name=\"campaign\" value=\"" +
+           html_escape(cmp->id) + "\">";
     } else {
       b += "<h2>Subscribe</h2>";
     }
-    input(p + "email", "email", "Email", "email", false, " autocomplete=\"email\"");
+    input(p + "email", "email", "Email", "email", false,
+          " autocomplete=\"email\"");
     input(p + "phone", "phone", "Phone", "tel", false, " autocomplete=\"tel\"");
     input(p + "name", "name", "Name", "text", false, " autocomplete=\"name\"");
     if (cmp)
@@ -352,28 +354,29 @@ void profile_page(caf::event_based_actor*, call_ptr c) {
         auto id = p + "x-" + d.key;
         auto name = "fields[" + d.key + "]";
         if (d.type == "select") {
-          b += "<label for=\"" + id + "\">" + html_escape(d.label)
-               + (d.required ? " *" : "") + "</label><select id=\"" + id
-               + "\" name=\"" + html_escape(name) + "\""
-               + (d.required ? " required" : "") + "><option value=\"\"></option>";
+          b += "<label for=\"" + id + "\">" + html_escape(d.label) +
+               (d.required ? " *" : "") + "</label><select id=\"" + id +
+               "\" name=\"" + html_escape(name) + "\"" +
+               (d.required ? " required" : "") +
+               "><option value=\"\"></option>";
           for (auto& o : d.options)
             b += "<option>" + html_escape(o) + "</option>";
           b += "</select>";
         } else if (d.type == "checkbox") {
-          b += "<label><input type=\"checkbox\" name=\"" + html_escape(name)
-               + "\" value=\"on\"" + (d.required ? " required" : "") + "> "
-               + html_escape(d.label) + "</label>";
+          b += "<label><input type=\"checkbox\" name=\"" + html_escape(name) +
+               "\" value=\"on\"" + (d.required ? " required" : "") + "> " +
+               html_escape(d.label) + "</label>";
         } else {
           input(id, name, d.label, d.type, d.required);
         }
       }
-    b += "<div class=\"hp\" aria-hidden=\"true\"><label for=\"" + p
-         + "website\">Leave this empty</label><input id=\"" + p
-         + "website\" name=\"website\" tabindex=\"-1\" autocomplete=\"off\"></div>";
+    b += "<div class=\"hp\" aria-hidden=\"true\"><label for=\"" + p +
+         "website\">Leave this empty</label><input id=\"" + p +
+         "website\" name=\"website\" tabindex=\"-1\" "
+         "autocomplete=\"off\"></div>";
     b += "<button type=\"submit\">Subscribe</button></form>";
   };
-  if (campaigns.empty())
-    form(nullptr, 0);
+  if (campaigns.empty()) form(nullptr, 0);
   for (size_t i = 0; i < campaigns.size(); ++i)
     form(&campaigns[i], i + 1);
   b += "</body></html>";

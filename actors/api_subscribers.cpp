@@ -6,9 +6,8 @@
 #include "http/codec/time.hpp"
 #include "http/codec/validation.hpp"
 
-#include <caf/all.hpp>
-
 #include <algorithm>
+#include <caf/all.hpp>
 #include <charconv>
 #include <mutex>
 
@@ -25,20 +24,19 @@ std::vector<std::string> split_list(std::string_view s) {
       part.remove_prefix(1);
     while (!part.empty() && part.back() == ' ')
       part.remove_suffix(1);
-    if (!part.empty())
-      out.emplace_back(part);
-    if (comma == std::string_view::npos)
-      break;
+    if (!part.empty()) out.emplace_back(part);
+    if (comma == std::string_view::npos) break;
     s.remove_prefix(comma + 1);
   }
   return out;
 }
 
-/// Reads campaign / tag(s) / q from the query. Replies 4xx and returns false when invalid.
+/// Reads campaign / tag(s) / q from the query. Replies 4xx and returns false
+/// when invalid.
 bool read_filter(call& c, store::subscriber_filter& f, const char* tag_param) {
   f.campaign_id = c.query("campaign");
-  if (!f.campaign_id.empty()
-      && !c.a.db->campaign_by_id(c.who->account.id, f.campaign_id)) {
+  if (!f.campaign_id.empty() &&
+      !c.a.db->campaign_by_id(c.who->account.id, f.campaign_id)) {
     c.problem(404, "no such campaign");
     return false;
   }
@@ -55,24 +53,10 @@ bool read_filter(call& c, store::subscriber_filter& f, const char* tag_param) {
 
 void list_subscribers(caf::event_based_actor*, call_ptr c) {
   store::subscriber_filter filter;
-  if (!read_filter(*c, filter, "tag"))
-    return;
-  size_t limit = 50;
-  if (auto l = c->query("limit"); !l.empty()) {
-    auto [ptr, ec] = std::from_chars(l.data(), l.data() + l.size(), limit);
-    if (ec != std::errc{} || ptr != l.data() + l.size() || limit < 1
-        || limit > 500)
-      return c->problem(422, "limit must be 1 to 500",
-                        {{"limit", "must be a whole number from 1 to 500"}});
-  }
+  if (!read_filter(*c, filter, "tag")) return;
+  size_t limit;
   std::string cursor;
-  if (auto raw = c->query("cursor"); !raw.empty()) {
-    auto decoded = crypto::from_base64url(raw);
-    if (!decoded)
-      return c->problem(422, "the cursor is not valid",
-                        {{"cursor", "use next_cursor from a previous page"}});
-    cursor = *decoded;
-  }
+  if (!read_paging(*c, limit, cursor)) return;
   auto page = c->a.db->subscribers(c->who->account.id, filter, cursor, limit);
   if (!page)
     return c->problem(422, "the cursor is not valid",
@@ -81,19 +65,15 @@ void list_subscribers(caf::event_based_actor*, call_ptr c) {
   w.begin_object().key("items").begin_array();
   for (auto& s : page->items)
     write_subscriber(w, s);
-  w.end_array().key("next_cursor");
-  if (page->next_cursor.empty())
-    w.null();
-  else
-    w.value(crypto::base64url(page->next_cursor));
+  w.end_array();
+  write_next_cursor(w, page->next_cursor);
   w.end_object();
   c->json(200, std::move(w).str());
 }
 
 void get_subscriber(caf::event_based_actor*, call_ptr c) {
   auto s = c->a.db->subscriber_by_id(c->who->account.id, c->param("id"));
-  if (!s)
-    return c->problem(404, "no such subscriber");
+  if (!s) return c->problem(404, "no such subscriber");
   json::writer w;
   write_subscriber(w, *s);
   c->json(200, std::move(w).str());
@@ -105,8 +85,7 @@ void patch_subscriber(caf::event_based_actor* self, call_ptr c) {
   if (!c->a.db->subscriber_by_id(acc, id))
     return c->problem(404, "no such subscriber");
   auto body = json_body(*c);
-  if (!body)
-    return;
+  if (!body) return;
   std::vector<http::field_error> errors;
   fields_reader f{*body, errors};
   f.reject_unknown({"email", "phone", "name", "first_name", "last_name",
@@ -114,7 +93,7 @@ void patch_subscriber(caf::event_based_actor* self, call_ptr c) {
   // What to change; nullopt = leave as is, "" = clear.
   struct change {
     std::optional<std::string> email, phone, name, first_name, last_name,
-      status;
+        status;
     std::vector<std::pair<std::string, std::optional<std::string>>> fields;
     std::optional<std::vector<std::string>> tags;
   };
@@ -135,9 +114,9 @@ void patch_subscriber(caf::event_based_actor* self, call_ptr c) {
   } else if (cleared("phone")) {
     ch->phone = "";
   }
-  for (auto [key, slot] :
-       {std::pair{"name", &change::name}, std::pair{"first_name", &change::first_name},
-        std::pair{"last_name", &change::last_name}}) {
+  for (auto [key, slot] : {std::pair{"name", &change::name},
+                           std::pair{"first_name", &change::first_name},
+                           std::pair{"last_name", &change::last_name}}) {
     if (auto v = f.text(key, 255))
       (*ch).*slot = *v;
     else if (cleared(key))
@@ -167,53 +146,43 @@ void patch_subscriber(caf::event_based_actor* self, call_ptr c) {
         } else if (v.kind == value::boolean) {
           ch->fields.emplace_back(k, v.b ? "true" : "false");
         } else {
-          errors.push_back({"fields." + k, "must be a string, a boolean or null"});
+          errors.push_back(
+              {"fields." + k, "must be a string, a boolean or null"});
         }
       }
     }
   }
-  if (f.present("tags"))
-    ch->tags = read_tags(f.raw("tags"), "tags", errors);
+  if (f.present("tags")) ch->tags = read_tags(f.raw("tags"), "tags", errors);
   if (!errors.empty())
     return c->problem(422, "the change is not valid", errors);
   auto result = std::make_shared<store::subscriber>();
   auto now = timefmt::now_us();
-  auto op = store::make_op([acc, id, ch, result, now](store::database& db,
-                                                      lmdb::txn& t) {
-    return db.modify_subscriber(
-      t, acc, id,
-      [&](store::subscriber& s) {
-        if (ch->email)
-          s.email = *ch->email;
-        if (ch->phone)
-          s.phone = *ch->phone;
-        if (ch->name)
-          s.name = *ch->name;
-        if (ch->first_name)
-          s.first_name = *ch->first_name;
-        if (ch->last_name)
-          s.last_name = *ch->last_name;
-        if (ch->status)
-          s.status = *ch->status;
-        for (auto& [k, v] : ch->fields) {
-          auto it = std::find_if(s.fields.begin(), s.fields.end(),
-                                 [&](auto& p) { return p.first == k; });
-          if (it != s.fields.end())
-            s.fields.erase(it);
-          if (v)
-            s.fields.emplace_back(k, *v);
-        }
-        std::sort(s.fields.begin(), s.fields.end());
-        if (ch->tags)
-          s.tags = *ch->tags;
-        s.updated_at = now;
-        return store::outcome{};
-      },
-      *result);
-  });
+  auto op = store::make_op(
+      [acc, id, ch, result, now](store::database& db, lmdb::txn& t) {
+        return db.modify_subscriber(
+            t, acc, id,
+            [&](store::subscriber& s) {
+              if (ch->email) s.email = *ch->email;
+              if (ch->phone) s.phone = *ch->phone;
+              if (ch->name) s.name = *ch->name;
+              if (ch->first_name) s.first_name = *ch->first_name;
+              if (ch->last_name) s.last_name = *ch->last_name;
+              if (ch->status) s.status = *ch->status;
+              for (auto& [k, v] : ch->fields) {
+                auto it = std::find_if(s.fields.begin(), s.fields.end(),
+                                       [&](auto& p) { return p.first == k; });
+                if (it != s.fields.end()) s.fields.erase(it);
+                if (v) s.fields.emplace_back(k, *v);
+              }
+              std::sort(s.fields.begin(), s.fields.end());
+              if (ch->tags) s.tags = *ch->tags;
+              s.updated_at = now;
+              return store::outcome{};
+            },
+            *result);
+      });
   write(self, c, op, [c, result](store::outcome& o) {
-    if (!o)
-      return c->fail(o);
+    if (!o) return c->fail(o);
     json::writer w;
     write_subscriber(w, *result);
     c->json(200, std::move(w).str());
@@ -223,27 +192,27 @@ void patch_subscriber(caf::event_based_actor* self, call_ptr c) {
 void delete_subscriber(caf::event_based_actor* self, call_ptr c) {
   auto acc = c->who->account.id;
   auto id = c->param("id");
-  write(self, c,
-        store::make_op([acc, id](store::database& db, lmdb::txn& t) {
+  write(self, c, store::make_op([acc, id](store::database& db, lmdb::txn& t) {
           return db.delete_subscriber(t, acc, id);
         }),
         [c](store::outcome& o) {
-          if (!o)
-            return c->fail(o);
+          if (!o) return c->fail(o);
           http::response r;
           r.status = 204;
           c->reply(std::move(r));
         });
 }
 
-// -- CSV download ----------------------------------------------------------------------------
+// -- CSV download
+// ----------------------------------------------------------------------------
 
 namespace {
 
 constexpr size_t export_page_rows = 1000;
 
-/// The state of one download. The exporter actor produces one page per pull; the socket's
-/// pace decides when the next pull comes, so memory stays at one page.
+/// The state of one download. The exporter actor produces one page per pull;
+/// the socket's pace decides when the next pull comes, so memory stays at one
+/// page.
 struct export_job {
   std::shared_ptr<store::database> db;
   std::string account_id;
@@ -269,27 +238,25 @@ struct export_job {
     }
     std::string tags, when;
     std::vector<std::string_view> cells;
-    after = db->export_page(account_id, filter, after, export_page_rows,
-                            [&](const store::subscriber& s) {
-                              tags.clear();
-                              for (auto& t : s.tags) {
-                                if (!tags.empty())
-                                  tags += ", ";
-                                tags += t;
-                              }
-                              when = timefmt::rfc3339(s.subscribed_at);
-                              cells = {s.email, s.phone, s.name, s.source, tags};
-                              for (auto& k : columns) {
-                                auto* v = s.field(k);
-                                cells.push_back(v ? std::string_view{*v}
-                                                  : std::string_view{});
-                              }
-                              cells.push_back(when);
-                              csv::append_row(out, cells);
-                            });
+    after = db->export_page(
+        account_id, filter, after, export_page_rows,
+        [&](const store::subscriber& s) {
+          tags.clear();
+          for (auto& t : s.tags) {
+            if (!tags.empty()) tags += ", ";
+            tags += t;
+          }
+          when = timefmt::rfc3339(s.subscribed_at);
+          cells = {s.email, s.phone, s.name, s.source, tags};
+          for (auto& k : columns) {
+            auto* v = s.field(k);
+            cells.push_back(v ? std::string_view{*v} : std::string_view{});
+          }
+          cells.push_back(when);
+          csv::append_row(out, cells);
+        });
     last = after.empty();
-    if (++pages % 2 == 0)
-      db->release_mapped_pages();
+    if (++pages % 2 == 0) db->release_mapped_pages();
     return out;
   }
 };
@@ -320,30 +287,28 @@ struct export_stream : http::body_stream {
 caf::behavior exporter(caf::event_based_actor* self,
                        std::shared_ptr<export_job> job) {
   return {
-    [=](atom::next) {
-      http::body_stream::deliver_fn deliver;
-      {
-        std::lock_guard guard{job->mutex};
-        if (job->cancelled)
-          return self->quit();
-        deliver = std::move(job->pending);
-        job->pending = nullptr;
-      }
-      if (!deliver)
-        return;
-      bool last = false;
-      std::string chunk;
-      try {
-        chunk = job->next_chunk(last);
-      } catch (const std::exception&) {
-        // Storage failed mid-download: end the body; the missing tail shows as a short file
-        // and the chunked encoding's last chunk is still sent so the client is not left hanging.
-        last = true;
-      }
-      deliver(std::move(chunk), last);
-      if (last)
-        self->quit();
-    },
+      [=](atom::next) {
+        http::body_stream::deliver_fn deliver;
+        {
+          std::lock_guard guard{job->mutex};
+          if (job->cancelled) return self->quit();
+          deliver = std::move(job->pending);
+          job->pending = nullptr;
+        }
+        if (!deliver) return;
+        bool last = false;
+        std::string chunk;
+        try {
+          chunk = job->next_chunk(last);
+        } catch (const std::exception&) {
+          // Storage failed mid-download: end the body; the missing tail shows
+          // as a short file and the chunked encoding's last chunk is still sent
+          // so the client is not left hanging.
+          last = true;
+        }
+        deliver(std::move(chunk), last);
+        if (last) self->quit();
+      },
   };
 }
 
@@ -353,8 +318,7 @@ void export_csv(caf::event_based_actor*, call_ptr c) {
   auto job = std::make_shared<export_job>();
   job->db = c->a.db;
   job->account_id = c->who->account.id;
-  if (!read_filter(*c, job->filter, "tags"))
-    return;
+  if (!read_filter(*c, job->filter, "tags")) return;
   if (!job->filter.campaign_id.empty() && !job->filter.tags.empty())
     return c->problem(422, "choose a campaign or tags, not both",
                       {{"tags", "cannot be combined with campaign"}});
@@ -363,8 +327,8 @@ void export_csv(caf::event_based_actor*, call_ptr c) {
     if (!job->filter.campaign_id.empty() && cmp.id != job->filter.campaign_id)
       continue;
     for (auto& d : cmp.fields)
-      if (std::find(job->columns.begin(), job->columns.end(), d.key)
-          == job->columns.end())
+      if (std::find(job->columns.begin(), job->columns.end(), d.key) ==
+          job->columns.end())
         job->columns.push_back(d.key);
   }
   auto stream = std::make_shared<export_stream>();
@@ -373,9 +337,9 @@ void export_csv(caf::event_based_actor*, call_ptr c) {
   http::response head;
   head.set("content-type", "text/csv; charset=utf-8");
   auto date = timefmt::rfc3339(timefmt::now_us()).substr(0, 10);
-  head.set("content-disposition", "attachment; filename=\"subscribers-"
-                                    + c->who->account.handle + "-" + date
-                                    + ".csv\"");
+  head.set("content-disposition", "attachment; filename=\"subscribers-" +
+                                      c->who->account.handle + "-" + date +
+                                      ".csv\"");
   head.set("cache-control", "no-store");
   c->stream(std::move(head), std::move(stream));
 }

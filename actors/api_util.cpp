@@ -4,29 +4,34 @@
 #include "http/codec/time.hpp"
 #include "http/codec/validation.hpp"
 
-#include <caf/all.hpp>
-#include <simdjson.h>
-
 #include <algorithm>
+#include <caf/all.hpp>
+#include <charconv>
 #include <cmath>
+#include <simdjson.h>
 
 namespace ls::api {
 
 const value* value::get(std::string_view key) const {
   for (auto& [k, v] : members)
-    if (k == key)
-      return &v;
+    if (k == key) return &v;
   return nullptr;
 }
 
 const char* value::kind_name(kind_t k) {
   switch (k) {
-    case null: return "null";
-    case boolean: return "a boolean";
-    case number: return "a number";
-    case string: return "a string";
-    case array: return "an array";
-    case object: return "an object";
+  case null:
+    return "null";
+  case boolean:
+    return "a boolean";
+  case number:
+    return "a number";
+  case string:
+    return "a string";
+  case array:
+    return "an array";
+  case object:
+    return "an object";
   }
   return "?";
 }
@@ -36,61 +41,58 @@ namespace {
 constexpr int max_depth = 16;
 
 bool convert(simdjson::dom::element e, value& out, int depth) {
-  if (depth > max_depth)
-    return false;
+  if (depth > max_depth) return false;
   using simdjson::dom::element_type;
   switch (e.type()) {
-    case element_type::OBJECT:
-      out.kind = value::object;
-      for (auto [k, v] : simdjson::dom::object(e)) {
-        value child;
-        if (!convert(v, child, depth + 1))
-          return false;
-        std::string key{k};
-        // Duplicate keys: the last one wins, as in most JSON readers.
-        auto it = std::find_if(out.members.begin(), out.members.end(),
-                               [&](auto& m) { return m.first == key; });
-        if (it != out.members.end())
-          it->second = std::move(child);
-        else
-          out.members.emplace_back(std::move(key), std::move(child));
-      }
-      return true;
-    case element_type::ARRAY:
-      out.kind = value::array;
-      for (auto v : simdjson::dom::array(e)) {
-        value child;
-        if (!convert(v, child, depth + 1))
-          return false;
-        out.items.push_back(std::move(child));
-      }
-      return true;
-    case element_type::STRING:
-      out.kind = value::string;
-      out.s = std::string{std::string_view(e)};
-      return true;
-    case element_type::INT64:
-      out.kind = value::number;
-      out.n = static_cast<double>(int64_t(e));
-      out.integral = true;
-      return true;
-    case element_type::UINT64:
-      out.kind = value::number;
-      out.n = static_cast<double>(uint64_t(e));
-      out.integral = true;
-      return true;
-    case element_type::DOUBLE:
-      out.kind = value::number;
-      out.n = double(e);
-      out.integral = std::floor(out.n) == out.n;
-      return true;
-    case element_type::BOOL:
-      out.kind = value::boolean;
-      out.b = bool(e);
-      return true;
-    case element_type::NULL_VALUE:
-      out.kind = value::null;
-      return true;
+  case element_type::OBJECT:
+    out.kind = value::object;
+    for (auto [k, v] : simdjson::dom::object(e)) {
+      value child;
+      if (!convert(v, child, depth + 1)) return false;
+      std::string key{k};
+      // Duplicate keys: the last one wins, as in most JSON readers.
+      auto it = std::find_if(out.members.begin(), out.members.end(),
+                             [&](auto& m) { return m.first == key; });
+      if (it != out.members.end())
+        it->second = std::move(child);
+      else
+        out.members.emplace_back(std::move(key), std::move(child));
+    }
+    return true;
+  case element_type::ARRAY:
+    out.kind = value::array;
+    for (auto v : simdjson::dom::array(e)) {
+      value child;
+      if (!convert(v, child, depth + 1)) return false;
+      out.items.push_back(std::move(child));
+    }
+    return true;
+  case element_type::STRING:
+    out.kind = value::string;
+    out.s = std::string{std::string_view(e)};
+    return true;
+  case element_type::INT64:
+    out.kind = value::number;
+    out.n = static_cast<double>(int64_t(e));
+    out.integral = true;
+    return true;
+  case element_type::UINT64:
+    out.kind = value::number;
+    out.n = static_cast<double>(uint64_t(e));
+    out.integral = true;
+    return true;
+  case element_type::DOUBLE:
+    out.kind = value::number;
+    out.n = double(e);
+    out.integral = std::floor(out.n) == out.n;
+    return true;
+  case element_type::BOOL:
+    out.kind = value::boolean;
+    out.b = bool(e);
+    return true;
+  case element_type::NULL_VALUE:
+    out.kind = value::null;
+    return true;
   }
   return false;
 }
@@ -102,8 +104,8 @@ std::optional<value> parse_json(std::string_view body, std::string& error) {
   simdjson::padded_string padded{body};
   simdjson::dom::element root;
   if (auto err = parser.parse(padded).get(root)) {
-    error = std::string{"the body is not valid JSON: "}
-            + simdjson::error_message(err);
+    error = std::string{"the body is not valid JSON: "} +
+            simdjson::error_message(err);
     return std::nullopt;
   }
   value v;
@@ -149,8 +151,7 @@ std::optional<value> parse_form(std::string_view body, std::string& error) {
       auto inner = k.substr(open + 1, k.size() - open - 2);
       value* obj = nullptr;
       for (auto& [mk, mv] : root.members)
-        if (mk == outer && mv.kind == value::object)
-          obj = &mv;
+        if (mk == outer && mv.kind == value::object) obj = &mv;
       if (!obj) {
         value o;
         o.kind = value::object;
@@ -209,12 +210,12 @@ std::optional<std::string> fields_reader::text(const char* key, size_t max,
                                                bool required) {
   auto* v = obj_.get(key);
   if (!v || v->kind == value::null) {
-    if (required)
-      error(key, "is required");
+    if (required) error(key, "is required");
     return std::nullopt;
   }
   if (v->kind != value::string) {
-    error(key, std::string{"must be a string, not "} + value::kind_name(v->kind));
+    error(key,
+          std::string{"must be a string, not "} + value::kind_name(v->kind));
     return std::nullopt;
   }
   auto r = validation::text(v->s, max);
@@ -231,13 +232,10 @@ std::optional<std::string> fields_reader::text(const char* key, size_t max,
 
 std::optional<bool> fields_reader::boolean(const char* key) {
   auto* v = obj_.get(key);
-  if (!v || v->kind == value::null)
-    return std::nullopt;
-  if (v->kind == value::boolean)
-    return v->b;
+  if (!v || v->kind == value::null) return std::nullopt;
+  if (v->kind == value::boolean) return v->b;
   if (v->kind == value::string) { // from forms
-    if (v->s == "true" || v->s == "on" || v->s == "1")
-      return true;
+    if (v->s == "true" || v->s == "on" || v->s == "1") return true;
     if (v->s == "false" || v->s == "off" || v->s == "0" || v->s.empty())
       return false;
   }
@@ -248,19 +246,18 @@ std::optional<bool> fields_reader::boolean(const char* key) {
 std::optional<int64_t> fields_reader::integer(const char* key, int64_t lo,
                                               int64_t hi) {
   auto* v = obj_.get(key);
-  if (!v || v->kind == value::null)
-    return std::nullopt;
-  if (v->kind != value::number || !v->integral || v->n < double(lo)
-      || v->n > double(hi)) {
-    error(key, "must be a whole number from " + std::to_string(lo) + " to "
-                 + std::to_string(hi));
+  if (!v || v->kind == value::null) return std::nullopt;
+  if (v->kind != value::number || !v->integral || v->n < double(lo) ||
+      v->n > double(hi)) {
+    error(key, "must be a whole number from " + std::to_string(lo) + " to " +
+                   std::to_string(hi));
     return std::nullopt;
   }
   return static_cast<int64_t>(v->n);
 }
 
 void fields_reader::reject_unknown(
-  std::initializer_list<std::string_view> allowed) {
+    std::initializer_list<std::string_view> allowed) {
   for (auto& [k, v] : obj_.members)
     if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
       error(k, "is not a known field");
@@ -270,19 +267,17 @@ std::optional<std::vector<std::string>>
 read_tags(const value* v, const std::string& field,
           std::vector<http::field_error>& errors) {
   std::vector<std::string> raw;
-  if (!v || v->kind == value::null)
-    return std::vector<std::string>{};
+  if (!v || v->kind == value::null) return std::vector<std::string>{};
   if (v->kind == value::string) {
     std::string_view s = v->s;
     size_t start = 0;
     while (start <= s.size()) {
       auto comma = s.find(',', start);
       auto part = s.substr(start, comma == std::string_view::npos
-                                    ? std::string_view::npos
-                                    : comma - start);
+                                      ? std::string_view::npos
+                                      : comma - start);
       raw.emplace_back(part);
-      if (comma == std::string_view::npos)
-        break;
+      if (comma == std::string_view::npos) break;
       start = comma + 1;
     }
   } else if (v->kind == value::array) {
@@ -304,8 +299,7 @@ read_tags(const value* v, const std::string& field,
       errors.push_back({field, "tag \"" + t.substr(0, 40) + "\": " + r.error});
       return std::nullopt;
     }
-    if (!r.value.empty())
-      tags.push_back(std::move(r.value));
+    if (!r.value.empty()) tags.push_back(std::move(r.value));
   }
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
@@ -318,37 +312,37 @@ read_tags(const value* v, const std::string& field,
 
 void write_account(json::writer& w, const store::account& a) {
   w.begin_object()
-    .key("id")
-    .value(a.id)
-    .key("email")
-    .value(a.email)
-    .key("handle")
-    .value(a.handle)
-    .key("created_at")
-    .value(timefmt::rfc3339(a.created_at))
-    .end_object();
+      .key("id")
+      .value(a.id)
+      .key("email")
+      .value(a.email)
+      .key("handle")
+      .value(a.handle)
+      .key("created_at")
+      .value(timefmt::rfc3339(a.created_at))
+      .end_object();
 }
 
 void write_campaign(json::writer& w, const store::campaign& c) {
   w.begin_object()
-    .key("id")
-    .value(c.id)
-    .key("name")
-    .value(c.name)
-    .key("slug")
-    .value(c.slug)
-    .key("fields")
-    .begin_array();
+      .key("id")
+      .value(c.id)
+      .key("name")
+      .value(c.name)
+      .key("slug")
+      .value(c.slug)
+      .key("fields")
+      .begin_array();
   for (auto& f : c.fields) {
     w.begin_object()
-      .key("key")
-      .value(f.key)
-      .key("label")
-      .value(f.label)
-      .key("type")
-      .value(f.type)
-      .key("required")
-      .value(f.required);
+        .key("key")
+        .value(f.key)
+        .key("label")
+        .value(f.label)
+        .key("type")
+        .value(f.type)
+        .key("required")
+        .value(f.required);
     if (f.type == "select") {
       w.key("options").begin_array();
       for (auto& o : f.options)
@@ -361,52 +355,83 @@ void write_campaign(json::writer& w, const store::campaign& c) {
   for (auto& t : c.default_tags)
     w.value(t);
   w.end_array()
-    .key("created_at")
-    .value(timefmt::rfc3339(c.created_at))
-    .key("updated_at")
-    .value(timefmt::rfc3339(c.updated_at))
-    .end_object();
+      .key("created_at")
+      .value(timefmt::rfc3339(c.created_at))
+      .key("updated_at")
+      .value(timefmt::rfc3339(c.updated_at))
+      .end_object();
 }
 
 void write_subscriber(json::writer& w, const store::subscriber& s) {
   w.begin_object()
-    .key("id")
-    .value(s.id)
-    .key("email")
-    .string_or_null(s.email)
-    .key("phone")
-    .string_or_null(s.phone)
-    .key("name")
-    .string_or_null(s.name)
-    .key("first_name")
-    .string_or_null(s.first_name)
-    .key("last_name")
-    .string_or_null(s.last_name)
-    .key("fields")
-    .begin_object();
+      .key("id")
+      .value(s.id)
+      .key("email")
+      .string_or_null(s.email)
+      .key("phone")
+      .string_or_null(s.phone)
+      .key("name")
+      .string_or_null(s.name)
+      .key("first_name")
+      .string_or_null(s.first_name)
+      .key("last_name")
+      .string_or_null(s.last_name)
+      .key("fields")
+      .begin_object();
   for (auto& [k, v] : s.fields)
     w.key(k).value(v);
   w.end_object().key("tags").begin_array();
   for (auto& t : s.tags)
     w.value(t);
   w.end_array()
-    .key("source")
-    .string_or_null(s.source)
-    .key("campaign_id")
-    .string_or_null(s.campaign_id)
-    .key("status")
-    .value(s.status)
-    .key("subscribed_at")
-    .value(timefmt::rfc3339(s.subscribed_at))
-    .key("updated_at")
-    .value(timefmt::rfc3339(s.updated_at))
-    .end_object();
+      .key("source")
+      .string_or_null(s.source)
+      .key("campaign_id")
+      .string_or_null(s.campaign_id)
+      .key("status")
+      .value(s.status)
+      .key("subscribed_at")
+      .value(timefmt::rfc3339(s.subscribed_at))
+      .key("updated_at")
+      .value(timefmt::rfc3339(s.updated_at))
+      .end_object();
+}
+
+bool read_paging(call& c, size_t& limit, std::string& cursor) {
+  limit = 50;
+  if (auto l = c.query("limit"); !l.empty()) {
+    auto [ptr, ec] = std::from_chars(l.data(), l.data() + l.size(), limit);
+    if (ec != std::errc{} || ptr != l.data() + l.size() || limit < 1 ||
+        limit > 500) {
+      c.problem(422, "limit must be 1 to 500",
+                {{"limit", "must be a whole number from 1 to 500"}});
+      return false;
+    }
+  }
+  cursor.clear();
+  if (auto raw = c.query("cursor"); !raw.empty()) {
+    auto decoded = crypto::from_base64url(raw);
+    if (!decoded) {
+      c.problem(422, "the cursor is not valid",
+                {{"cursor", "use next_cursor from a previous page"}});
+      return false;
+    }
+    cursor = *decoded;
+  }
+  return true;
+}
+
+void write_next_cursor(json::writer& w, const std::string& raw_cursor) {
+  w.key("next_cursor");
+  if (raw_cursor.empty())
+    w.null();
+  else
+    w.value(crypto::base64url(raw_cursor));
 }
 
 std::string cookie(const http::request& req, std::string_view name) {
   for (auto& [k, v] : req.headers) {
-    if (k != "cookie")
-      continue;
+    if (k != "cookie") continue;
     std::string_view s = v;
     while (!s.empty()) {
       auto semi = s.find(';');
@@ -416,8 +441,7 @@ std::string cookie(const http::request& req, std::string_view name) {
       auto eq = part.find('=');
       if (eq != std::string_view::npos && part.substr(0, eq) == name)
         return std::string{part.substr(eq + 1)};
-      if (semi == std::string_view::npos)
-        break;
+      if (semi == std::string_view::npos) break;
       s.remove_prefix(semi + 1);
     }
   }
@@ -429,11 +453,10 @@ bool authenticate(call& c) {
   if (auto* auth = c.req.header("authorization")) {
     std::string_view v = *auth;
     constexpr std::string_view bearer = "Bearer ";
-    if (v.size() > bearer.size()
-        && std::equal(bearer.begin(), bearer.end(), v.begin(),
-                      [](char a, char b) {
-                        return std::tolower(a) == std::tolower(b);
-                      })) {
+    if (v.size() > bearer.size() &&
+        std::equal(bearer.begin(), bearer.end(), v.begin(), [](char a, char b) {
+          return std::tolower(a) == std::tolower(b);
+        })) {
       auto token = v.substr(bearer.size());
       if (auto acc = db.account_by_token_hash(crypto::sha256(token))) {
         c.who = principal{std::move(*acc), false, {}};
@@ -476,12 +499,23 @@ std::string html_escape(std::string_view s) {
   out.reserve(s.size());
   for (char ch : s) {
     switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(ch);
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    case '\'':
+      out += "&#39;";
+      break;
+    default:
+      out.push_back(ch);
     }
   }
   return out;

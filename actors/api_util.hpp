@@ -1,5 +1,6 @@
-// Helpers shared by the endpoint files: a small input tree for JSON and form bodies, field
-// readers that collect per-field errors, and the JSON shapes of the records.
+// Helpers shared by the endpoint files: a small input tree for JSON and form
+// bodies, field readers that collect per-field errors, and the JSON shapes of
+// the records.
 #pragma once
 
 #include "actors/api.hpp"
@@ -27,14 +28,17 @@ struct value {
   static const char* kind_name(kind_t k);
 };
 
-/// Parses a JSON body; nullopt with `error` set when malformed or nested too deep.
+/// Parses a JSON body; nullopt with `error` set when malformed or nested too
+/// deep.
 std::optional<value> parse_json(std::string_view body, std::string& error);
 
-/// A form body: `fields[key]=v` becomes {"fields":{"key":"v"}}; repeated keys become arrays.
+/// A form body: `fields[key]=v` becomes {"fields":{"key":"v"}}; repeated keys
+/// become arrays.
 std::optional<value> parse_form(std::string_view body, std::string& error);
 
-/// Reads the request body as JSON (415 unless the content type is JSON, 400 when malformed,
-/// 422 unless it is an object). On failure it has replied already and returns nullopt.
+/// Reads the request body as JSON (415 unless the content type is JSON, 400
+/// when malformed, 422 unless it is an object). On failure it has replied
+/// already and returns nullopt.
 std::optional<value> json_body(call& c);
 
 /// Reads fields of an object, collecting errors.
@@ -42,11 +46,12 @@ class fields_reader {
 public:
   fields_reader(const value& obj, std::vector<http::field_error>& errors,
                 std::string prefix = {})
-    : obj_(obj), errors_(errors), prefix_(std::move(prefix)) {
-  }
-  /// A trimmed string of at most `max` bytes (after trimming), valid UTF-8, no control chars.
-  /// nullopt when absent or null (an error when `required`) or invalid (an error).
-  std::optional<std::string> text(const char* key, size_t max, bool required = false);
+      : obj_(obj), errors_(errors), prefix_(std::move(prefix)) {}
+  /// A trimmed string of at most `max` bytes (after trimming), valid UTF-8, no
+  /// control chars. nullopt when absent or null (an error when `required`) or
+  /// invalid (an error).
+  std::optional<std::string> text(const char* key, size_t max,
+                                  bool required = false);
   std::optional<bool> boolean(const char* key);
   std::optional<int64_t> integer(const char* key, int64_t lo, int64_t hi);
   /// Present and not null.
@@ -63,8 +68,8 @@ private:
   std::string prefix_;
 };
 
-/// Tags from an array of strings or a comma-separated string; each trimmed, 1..100 bytes,
-/// at most 50. Sorted and unique.
+/// Tags from an array of strings or a comma-separated string; each
+/// trimmed, 1..100 bytes, at most 50. Sorted and unique.
 std::optional<std::vector<std::string>>
 read_tags(const value* v, const std::string& field,
           std::vector<http::field_error>& errors);
@@ -74,15 +79,23 @@ void write_campaign(json::writer& w, const store::campaign& c);
 void write_subscriber(json::writer& w, const store::subscriber& s);
 void write_job(json::writer& w, const store::sync_job& j);
 
-/// Authenticates the call (Bearer token or session cookie with CSRF for unsafe methods).
-/// On failure it has replied 401/403 and returns false.
+/// Reads ?limit= (1..500, default 50) and ?cursor= (opaque, from a previous
+/// page) for a list endpoint. On bad values it has replied 422 and returns
+/// false.
+bool read_paging(call& c, size_t& limit, std::string& cursor);
+
+/// Writes `"next_cursor":…` (null at the end).
+void write_next_cursor(json::writer& w, const std::string& raw_cursor);
+
+/// Authenticates the call (Bearer token or session cookie with CSRF for unsafe
+/// methods). On failure it has replied 401/403 and returns false.
 bool authenticate(call& c);
 
 /// The value of cookie `name`, or "".
 std::string cookie(const http::request& req, std::string_view name);
 
-/// Sends `op` to the STORE and calls `then` with the outcome once it is durable; timeouts and
-/// a dead store become a 503 problem.
+/// Sends `op` to the STORE and calls `then` with the outcome once it is
+/// durable; timeouts and a dead store become a 503 problem.
 template <class F>
 void write(caf::event_based_actor* self, const call_ptr& c,
            store::write_op_ptr op, F then);
@@ -99,15 +112,15 @@ template <class F>
 void write(caf::event_based_actor* self, const call_ptr& c,
            store::write_op_ptr op, F then) {
   self->request(c->a.store, c->a.store_timeout, atom::write_v, std::move(op))
-    .then([c, then](store::outcome& o) mutable { then(o); },
-          [c](caf::error& err) {
-            auto status = to_http_status(err);
-            c->problem(status, status == 504
-                                 ? "storage did not answer in time; please "
-                                   "try again"
-                                 : "storage is not available right now; "
-                                   "please try again");
-          });
+      .then([c, then](store::outcome& o) mutable { then(o); },
+            [c](caf::error& err) {
+              auto status = to_http_status(err);
+              c->problem(status, status == 504
+                                     ? "storage did not answer in time; please "
+                                       "try again"
+                                     : "storage is not available right now; "
+                                       "please try again");
+            });
 }
 
 } // namespace ls::api

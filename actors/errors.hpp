@@ -2,7 +2,6 @@
 #pragma once
 
 #include <caf/error.hpp>
-
 #include <cstdint>
 #include <string>
 

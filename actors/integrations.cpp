@@ -5,9 +5,8 @@
 #include "http/codec/time.hpp"
 
 #include <caf/all.hpp>
-#include <spdlog/spdlog.h>
-
 #include <random>
+#include <spdlog/spdlog.h>
 
 namespace ls {
 
@@ -27,8 +26,7 @@ void start_next(fetcher_actor::stateful_pointer<fetcher_state> self) {
     auto id = st.queue.front();
     st.queue.pop_front();
     auto it = st.exchanges.find(id);
-    if (it == st.exchanges.end())
-      continue;
+    if (it == st.exchanges.end()) continue;
     ++st.in_flight;
     ++it->second.attempts;
     auto& call = it->second.call;
@@ -49,7 +47,8 @@ caf::error mailchimp_error(ls_error code, std::string detail) {
   return caf::make_error(code, std::move(detail));
 }
 
-// -- ACCOUNT -----------------------------------------------------------------------------------
+// -- ACCOUNT
+// -----------------------------------------------------------------------------------
 
 struct account_state {
   static inline const char* name = "account";
@@ -64,7 +63,8 @@ struct account_state {
 
 using account_ptr = account_actor::stateful_pointer<account_state>;
 
-/// One API call with the account's token. 401 marks the connection for reconnecting.
+/// One API call with the account's token. 401 marks the connection for
+/// reconnecting.
 template <class OnOk, class OnErr>
 void api_call(account_ptr self, std::string method, std::string path,
               std::string body, OnOk on_ok, OnErr on_err) {
@@ -79,35 +79,34 @@ void api_call(account_ptr self, std::string method, std::string path,
   call.timeout_ms = st.timeout.count();
   self->request(st.fetcher, st.timeout + std::chrono::seconds(5), atom::call_v,
                 std::move(call))
-    .then(
-      [=](mc_reply& r) mutable {
-        if (!r.error.empty())
-          return on_err(mailchimp_error(ls_error::upstream_failed,
-                                        "Mailchimp could not be reached ("
-                                          + r.error + ")"));
-        if (r.status == 401) {
-          self->send(self->state.registry, atom::rejected_v,
-                     self->state.conn.account_id);
-          return on_err(mailchimp_error(
-            ls_error::not_connected,
-            "Mailchimp no longer accepts this connection (was the app "
-            "removed in Mailchimp?): connect Mailchimp again"));
-        }
-        on_ok(r);
-      },
-      [=](caf::error& e) mutable {
-        on_err(mailchimp_error(ls_error::upstream_failed,
-                               "Mailchimp did not answer: " + caf::to_string(e)));
-      });
+      .then(
+          [=](mc_reply& r) mutable {
+            if (!r.error.empty())
+              return on_err(mailchimp_error(ls_error::upstream_failed,
+                                            "Mailchimp could not be reached (" +
+                                                r.error + ")"));
+            if (r.status == 401) {
+              self->send(self->state.registry, atom::rejected_v,
+                         self->state.conn.account_id);
+              return on_err(mailchimp_error(
+                  ls_error::not_connected,
+                  "Mailchimp no longer accepts this connection (was the app "
+                  "removed in Mailchimp?): connect Mailchimp again"));
+            }
+            on_ok(r);
+          },
+          [=](caf::error& e) mutable {
+            on_err(mailchimp_error(ls_error::upstream_failed,
+                                   "Mailchimp did not answer: " +
+                                       caf::to_string(e)));
+          });
 }
 
-account_actor::behavior_type account_impl(account_ptr self,
-                                          store::mailchimp_connection conn,
-                                          std::string token, std::string api,
-                                          fetcher_actor fetcher,
-                                          integrations_actor registry,
-                                          store_actor store,
-                                          std::chrono::milliseconds timeout) {
+account_actor::behavior_type
+account_impl(account_ptr self, store::mailchimp_connection conn,
+             std::string token, std::string api, fetcher_actor fetcher,
+             integrations_actor registry, store_actor store,
+             std::chrono::milliseconds timeout) {
   auto& st = self->state;
   st.conn = std::move(conn);
   st.token = std::move(token);
@@ -117,146 +116,159 @@ account_actor::behavior_type account_impl(account_ptr self,
   st.store = std::move(store);
   st.timeout = timeout;
   return {
-    [=](atom::audiences) -> caf::result<audience_list> {
-      auto rp = self->make_response_promise<audience_list>();
-      auto acc = std::make_shared<audience_list>();
-      auto fetch = std::make_shared<std::function<void(size_t)>>();
-      *fetch = [=](size_t offset) {
-        api_call(
-          self, "GET",
-          "/lists?count=1000&offset=" + std::to_string(offset)
-            + "&fields=lists.id,lists.name,lists.double_optin,"
-              "lists.stats.member_count,total_items",
-          {},
-          [=](mc_reply& r) mutable {
-            if (r.status != 200)
-              return void(rp.deliver(mailchimp_error(
-                ls_error::upstream_failed,
-                mailchimp::problem_detail(r.status, r.body))));
-            std::string error;
-            auto page = mailchimp::parse_lists(r.body, error);
-            if (!page)
-              return void(rp.deliver(mailchimp_error(ls_error::upstream_failed, error)));
-            acc->insert(acc->end(), page->items.begin(), page->items.end());
-            // Every page, until Mailchimp's total is reached (or a page comes back empty).
-            if (!page->items.empty() && acc->size() < page->total_items
-                && acc->size() < 100000)
-              return (*fetch)(acc->size());
-            *fetch = nullptr; // break the self-reference
-            rp.deliver(std::move(*acc));
-          },
-          [=](caf::error e) mutable {
-            *fetch = nullptr;
-            rp.deliver(std::move(e));
-          });
-      };
-      (*fetch)(0);
-      return rp;
-    },
-    [=](atom::create, std::string& name) -> caf::result<mailchimp::audience> {
-      auto rp = self->make_response_promise<mailchimp::audience>();
-      auto fail = [=](caf::error e) mutable { rp.deliver(std::move(e)); };
-      api_call(
-        self, "GET", "/?fields=account_name,contact", {},
-        [=](mc_reply& r) mutable {
-          if (r.status != 200)
-            return void(rp.deliver(mailchimp_error(
-              ls_error::upstream_failed, mailchimp::problem_detail(r.status, r.body))));
-          std::string error;
-          auto contact = mailchimp::parse_account_contact(r.body, error);
-          if (!contact)
-            return void(rp.deliver(mailchimp_error(ls_error::upstream_failed, error)));
-          if (contact->address1.empty() || contact->city.empty()
-              || contact->country.empty())
-            return void(rp.deliver(mailchimp_error(
-              ls_error::upstream_failed,
-              "your Mailchimp account has no postal address, which Mailchimp "
-              "requires for a new audience: add it in Mailchimp (Account → "
-              "Settings) or create the audience there")));
-          auto& c = self->state.conn;
-          auto body = mailchimp::create_list_body(
-            name, *contact, c.account_name.empty() ? name : c.account_name,
-            c.login_email);
+      [=](atom::audiences) -> caf::result<audience_list> {
+        auto rp = self->make_response_promise<audience_list>();
+        auto acc = std::make_shared<audience_list>();
+        auto fetch = std::make_shared<std::function<void(size_t)>>();
+        *fetch = [=](size_t offset) {
           api_call(
-            self, "POST", "/lists", body,
-            [=](mc_reply& created) mutable {
-              if (created.status != 200)
+              self, "GET",
+              "/lists?count=1000&offset=" + std::to_string(offset) +
+                  "&fields=lists.id,lists.name,lists.double_optin,"
+                  "lists.stats.member_count,total_items",
+              {},
+              [=](mc_reply& r) mutable {
+                if (r.status != 200)
+                  return void(rp.deliver(mailchimp_error(
+                      ls_error::upstream_failed,
+                      mailchimp::problem_detail(r.status, r.body))));
+                std::string error;
+                auto page = mailchimp::parse_lists(r.body, error);
+                if (!page)
+                  return void(rp.deliver(
+                      mailchimp_error(ls_error::upstream_failed, error)));
+                acc->insert(acc->end(), page->items.begin(), page->items.end());
+                // Every page, until Mailchimp's total is reached (or a page
+                // comes back empty).
+                if (!page->items.empty() && acc->size() < page->total_items &&
+                    acc->size() < 100000)
+                  return (*fetch)(acc->size());
+                *fetch = nullptr; // break the self-reference
+                rp.deliver(std::move(*acc));
+              },
+              [=](caf::error e) mutable {
+                *fetch = nullptr;
+                rp.deliver(std::move(e));
+              });
+        };
+        (*fetch)(0);
+        return rp;
+      },
+      [=](atom::create, std::string& name) -> caf::result<mailchimp::audience> {
+        auto rp = self->make_response_promise<mailchimp::audience>();
+        auto fail = [=](caf::error e) mutable { rp.deliver(std::move(e)); };
+        api_call(
+            self, "GET", "/?fields=account_name,contact", {},
+            [=](mc_reply& r) mutable {
+              if (r.status != 200)
                 return void(rp.deliver(mailchimp_error(
-                  ls_error::upstream_failed,
-                  "Mailchimp did not create the audience: "
-                    + mailchimp::problem_detail(created.status, created.body))));
-              std::string err;
-              auto a = mailchimp::parse_list(created.body, err);
-              if (!a)
-                return void(rp.deliver(mailchimp_error(ls_error::upstream_failed, err)));
-              rp.deliver(std::move(*a));
+                    ls_error::upstream_failed,
+                    mailchimp::problem_detail(r.status, r.body))));
+              std::string error;
+              auto contact = mailchimp::parse_account_contact(r.body, error);
+              if (!contact)
+                return void(rp.deliver(
+                    mailchimp_error(ls_error::upstream_failed, error)));
+              if (contact->address1.empty() || contact->city.empty() ||
+                  contact->country.empty())
+                return void(rp.deliver(
+                    mailchimp_error(ls_error::upstream_failed,
+                                    "your Mailchimp account has no postal "
+                                    "address, which Mailchimp "
+                                    "requires for a new audience: add it in "
+                                    "Mailchimp (Account → "
+                                    "Settings) or create the audience there")));
+              auto& c = self->state.conn;
+              auto body = mailchimp::create_list_body(
+                  name, *contact,
+                  c.account_name.empty() ? name : c.account_name,
+                  c.login_email);
+              api_call(
+                  self, "POST", "/lists", body,
+                  [=](mc_reply& created) mutable {
+                    if (created.status != 200)
+                      return void(rp.deliver(mailchimp_error(
+                          ls_error::upstream_failed,
+                          "Mailchimp did not create the audience: " +
+                              mailchimp::problem_detail(created.status,
+                                                        created.body))));
+                    std::string err;
+                    auto a = mailchimp::parse_list(created.body, err);
+                    if (!a)
+                      return void(rp.deliver(
+                          mailchimp_error(ls_error::upstream_failed, err)));
+                    rp.deliver(std::move(*a));
+                  },
+                  fail);
             },
             fail);
-        },
-        fail);
-      return rp;
-    },
-    [=](atom::choose, std::string& id) -> caf::result<mailchimp::audience> {
-      bool id_ok = !id.empty() && id.size() <= 64;
-      for (char c : id)
-        id_ok = id_ok && std::isalnum(static_cast<unsigned char>(c));
-      if (!id_ok) // before the promise: once one exists, it owns the reply
-        return caf::make_error(ls_error::invalid_argument,
-                               std::string{"audience_id is not a Mailchimp "
-                                           "audience id"});
-      auto rp = self->make_response_promise<mailchimp::audience>();
-      api_call(
-        self, "GET", "/lists/" + id + "?fields=id,name,double_optin,stats.member_count",
-        {},
-        [=](mc_reply& r) mutable {
-          if (r.status == 404)
-            return void(rp.deliver(mailchimp_error(
-              ls_error::not_found, "this audience does not exist in your "
-                                   "Mailchimp account")));
-          if (r.status != 200)
-            return void(rp.deliver(mailchimp_error(
-              ls_error::upstream_failed, mailchimp::problem_detail(r.status, r.body))));
-          std::string error;
-          auto a = mailchimp::parse_list(r.body, error);
-          if (!a)
-            return void(rp.deliver(mailchimp_error(ls_error::upstream_failed, error)));
-          auto account_id = self->state.conn.account_id;
-          auto chosen = *a;
-          auto now = timefmt::now_us();
-          auto op = store::make_op([=](store::database& db, lmdb::txn& t) {
-            return db.modify_mailchimp_connection(
-              t, account_id, [&](store::mailchimp_connection& c) {
-                c.audience_id = chosen.id;
-                c.audience_name = chosen.name;
-                c.updated_at = now;
+        return rp;
+      },
+      [=](atom::choose, std::string& id) -> caf::result<mailchimp::audience> {
+        bool id_ok = !id.empty() && id.size() <= 64;
+        for (char c : id)
+          id_ok = id_ok && std::isalnum(static_cast<unsigned char>(c));
+        if (!id_ok) // before the promise: once one exists, it owns the reply
+          return caf::make_error(ls_error::invalid_argument,
+                                 std::string{"audience_id is not a Mailchimp "
+                                             "audience id"});
+        auto rp = self->make_response_promise<mailchimp::audience>();
+        api_call(
+            self, "GET",
+            "/lists/" + id + "?fields=id,name,double_optin,stats.member_count",
+            {},
+            [=](mc_reply& r) mutable {
+              if (r.status == 404)
+                return void(rp.deliver(mailchimp_error(
+                    ls_error::not_found, "this audience does not exist in your "
+                                         "Mailchimp account")));
+              if (r.status != 200)
+                return void(rp.deliver(mailchimp_error(
+                    ls_error::upstream_failed,
+                    mailchimp::problem_detail(r.status, r.body))));
+              std::string error;
+              auto a = mailchimp::parse_list(r.body, error);
+              if (!a)
+                return void(rp.deliver(
+                    mailchimp_error(ls_error::upstream_failed, error)));
+              auto account_id = self->state.conn.account_id;
+              auto chosen = *a;
+              auto now = timefmt::now_us();
+              auto op = store::make_op([=](store::database& db, lmdb::txn& t) {
+                return db.modify_mailchimp_connection(
+                    t, account_id, [&](store::mailchimp_connection& c) {
+                      c.audience_id = chosen.id;
+                      c.audience_name = chosen.name;
+                      c.updated_at = now;
+                    });
               });
-          });
-          self->request(self->state.store, std::chrono::seconds(30), atom::write_v, op)
-            .then(
-              [=](store::outcome& o) mutable {
-                if (!o)
-                  return void(rp.deliver(
-                    caf::make_error(ls_error::storage_failure, o.message)));
-                self->state.conn.audience_id = chosen.id;
-                self->state.conn.audience_name = chosen.name;
-                rp.deliver(chosen);
-              },
-              [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
-        },
-        [=](caf::error e) mutable { rp.deliver(std::move(e)); });
-      return rp;
-    },
-    [=](atom::status) {
-      auto& c = self->state.conn;
-      mailchimp_status s;
-      s.state = c.status;
-      s.account_name = c.account_name;
-      s.login_email = c.login_email;
-      s.dc = c.dc;
-      s.audience_id = c.audience_id;
-      s.audience_name = c.audience_name;
-      return s;
-    },
+              self->request(self->state.store, std::chrono::seconds(30),
+                            atom::write_v, op)
+                  .then(
+                      [=](store::outcome& o) mutable {
+                        if (!o)
+                          return void(rp.deliver(caf::make_error(
+                              ls_error::storage_failure, o.message)));
+                        self->state.conn.audience_id = chosen.id;
+                        self->state.conn.audience_name = chosen.name;
+                        rp.deliver(chosen);
+                      },
+                      [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+            },
+            [=](caf::error e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+      [=](atom::status) {
+        auto& c = self->state.conn;
+        mailchimp_status s;
+        s.state = c.status;
+        s.account_name = c.account_name;
+        s.login_email = c.login_email;
+        s.dc = c.dc;
+        s.audience_id = c.audience_id;
+        s.audience_name = c.audience_name;
+        return s;
+      },
   };
 }
 
@@ -276,15 +288,15 @@ using registry_ptr = integrations_actor::stateful_pointer<integrations_state>;
 fetcher_actor fetcher_for(registry_ptr self, const std::string& user_id) {
   auto& st = self->state;
   auto it = st.fetchers.find(user_id);
-  if (it != st.fetchers.end())
-    return it->second;
+  if (it != st.fetchers.end()) return it->second;
   auto f = self->spawn<caf::linked>(fetcher_impl, st.cfg.client,
                                     st.cfg.max_connections, st.cfg.retries);
   st.fetchers.emplace(user_id, f);
   return f;
 }
 
-/// The account's actor, started from storage when needed; an error when not usable.
+/// The account's actor, started from storage when needed; an error when not
+/// usable.
 caf::expected<account_actor> account_for(registry_ptr self,
                                          const std::string& account_id) {
   auto& st = self->state;
@@ -295,8 +307,9 @@ caf::expected<account_actor> account_for(registry_ptr self,
     return caf::make_error(ls_error::not_connected,
                            std::string{"Mailchimp is not connected"});
   if (conn->status != "connected")
-    return caf::make_error(ls_error::not_connected,
-                           std::string{"Mailchimp needs to be connected again"});
+    return caf::make_error(
+        ls_error::not_connected,
+        std::string{"Mailchimp needs to be connected again"});
   auto token = crypto::open(st.cfg.key, conn->sealed_token);
   if (!token) {
     spdlog::error("integrations: the sealed Mailchimp token of {} cannot be "
@@ -329,10 +342,12 @@ void stop_account(registry_ptr self, const std::string& account_id) {
 
 bool retryable(const mc_reply& r) {
   if (!r.error.empty())
-    return r.error == "timeout" || r.error == "connection reset" || r.error == "eof"
-           || r.error == "connection refused";
-  // Under load Mailchimp answers 429 or 403 with no body; 5xx are its own trouble.
-  return r.status == 429 || r.status >= 500 || (r.status == 403 && r.body.empty());
+    return r.error == "timeout" || r.error == "connection reset" ||
+           r.error == "eof" || r.error == "connection refused";
+  // Under load Mailchimp answers 429 or 403 with no body; 5xx are its own
+  // trouble.
+  return r.status == 429 || r.status >= 500 ||
+         (r.status == 403 && r.body.empty());
 }
 
 std::chrono::milliseconds backoff(const retry_policy& p, unsigned attempt,
@@ -340,7 +355,7 @@ std::chrono::milliseconds backoff(const retry_policy& p, unsigned attempt,
   auto ceiling = p.base.count() * (int64_t{1} << std::min(attempt - 1, 20u));
   ceiling = std::min<int64_t>(ceiling, p.cap.count());
   return std::chrono::milliseconds(
-    static_cast<int64_t>(unit_random * static_cast<double>(ceiling)));
+      static_cast<int64_t>(unit_random * static_cast<double>(ceiling)));
 }
 
 fetcher_actor::behavior_type
@@ -351,41 +366,44 @@ fetcher_impl(fetcher_actor::stateful_pointer<fetcher_state> self,
   self->state.limit = std::max<size_t>(1, limit);
   self->state.retries = retries;
   return {
-    [=](atom::call, mc_call& call) -> caf::result<mc_reply> {
-      auto rp = self->make_response_promise<mc_reply>();
-      auto& st = self->state;
-      auto id = st.next_id++;
-      st.exchanges.emplace(id, fetcher_state::exchange{std::move(call), rp, 0});
-      st.queue.push_back(id);
-      start_next(self);
-      return rp;
-    },
-    [=](atom::done, uint64_t id, mc_reply& reply) {
-      auto& st = self->state;
-      --st.in_flight;
-      auto it = st.exchanges.find(id);
-      if (it != st.exchanges.end()) {
-        if (retryable(reply) && it->second.attempts < st.retries.max_attempts) {
-          // The slot is free while waiting: other exchanges go on meanwhile.
-          ++st.retried;
-          thread_local std::mt19937_64 rng{std::random_device{}()};
-          auto u = std::uniform_real_distribution<double>{0.0, 1.0}(rng);
-          self->delayed_send(self, backoff(st.retries, it->second.attempts, u),
-                             atom::retry_v, id);
-        } else {
-          it->second.promise.deliver(std::move(reply));
-          st.exchanges.erase(it);
-        }
-      }
-      start_next(self);
-    },
-    [=](atom::retry, uint64_t id) {
-      auto& st = self->state;
-      if (st.exchanges.count(id)) {
-        st.queue.push_front(id); // it was first in line before
+      [=](atom::call, mc_call& call) -> caf::result<mc_reply> {
+        auto rp = self->make_response_promise<mc_reply>();
+        auto& st = self->state;
+        auto id = st.next_id++;
+        st.exchanges.emplace(id,
+                             fetcher_state::exchange{std::move(call), rp, 0});
+        st.queue.push_back(id);
         start_next(self);
-      }
-    },
+        return rp;
+      },
+      [=](atom::done, uint64_t id, mc_reply& reply) {
+        auto& st = self->state;
+        --st.in_flight;
+        auto it = st.exchanges.find(id);
+        if (it != st.exchanges.end()) {
+          if (retryable(reply) &&
+              it->second.attempts < st.retries.max_attempts) {
+            // The slot is free while waiting: other exchanges go on meanwhile.
+            ++st.retried;
+            thread_local std::mt19937_64 rng{std::random_device{}()};
+            auto u = std::uniform_real_distribution<double>{0.0, 1.0}(rng);
+            self->delayed_send(self,
+                               backoff(st.retries, it->second.attempts, u),
+                               atom::retry_v, id);
+          } else {
+            it->second.promise.deliver(std::move(reply));
+            st.exchanges.erase(it);
+          }
+        }
+        start_next(self);
+      },
+      [=](atom::retry, uint64_t id) {
+        auto& st = self->state;
+        if (st.exchanges.count(id)) {
+          st.queue.push_front(id); // it was first in line before
+          start_next(self);
+        }
+      },
   };
 }
 
@@ -394,104 +412,110 @@ integrations_impl(integrations_actor::stateful_pointer<integrations_state> self,
                   integrations_config cfg) {
   self->state.cfg = std::move(cfg);
   // OAuth codes are single-use: an exchange is never repeated.
-  self->state.oauth_fetcher = self->spawn<caf::linked>(
-    fetcher_impl, self->state.cfg.client, size_t{32}, retry_policy{1, {}, {}});
+  self->state.oauth_fetcher =
+      self->spawn<caf::linked>(fetcher_impl, self->state.cfg.client, size_t{32},
+                               retry_policy{1, {}, {}});
   auto timeout = self->state.cfg.request_timeout * 3 + std::chrono::seconds(10);
   return {
-    [=](atom::connected, store::mailchimp_connection& conn) {
-      stop_account(self, conn.account_id); // a reconnect starts afresh
-      return true;
-    },
-    [=](atom::audiences, std::string& account) -> caf::result<audience_list> {
-      auto a = account_for(self, account);
-      if (!a)
-        return a.error();
-      return self->delegate(*a, atom::audiences_v);
-    },
-    [=](atom::create, std::string& account,
-        std::string& name) -> caf::result<mailchimp::audience> {
-      auto a = account_for(self, account);
-      if (!a)
-        return a.error();
-      return self->delegate(*a, atom::create_v, std::move(name));
-    },
-    [=](atom::choose, std::string& account,
-        std::string& id) -> caf::result<mailchimp::audience> {
-      auto a = account_for(self, account);
-      if (!a)
-        return a.error();
-      return self->delegate(*a, atom::choose_v, std::move(id));
-    },
-    [=](atom::status, std::string& account) -> caf::result<mailchimp_status> {
-      if (auto it = self->state.accounts.find(account);
-          it != self->state.accounts.end())
-        return self->delegate(it->second, atom::status_v);
-      auto conn = self->state.cfg.db->mailchimp_connection_of(account);
-      return conn ? status_of(*conn) : mailchimp_status{};
-    },
-    [=](atom::disconnect, std::string& account) -> caf::result<bool> {
-      stop_account(self, account);
-      auto rp = self->make_response_promise<bool>();
-      auto op = store::make_op([account](store::database& db, lmdb::txn& t) {
-        auto r = db.delete_mailchimp_connection(t, account);
-        // Disconnecting what is not connected is not an error: the end state is the same.
-        return r.code == store::outcome::not_found ? store::outcome{} : r;
-      });
-      self->request(self->state.cfg.store, std::chrono::seconds(30), atom::write_v, op)
-        .then(
-          [=](store::outcome& o) mutable {
-            if (!o)
-              return void(rp.deliver(caf::make_error(ls_error::storage_failure, o.message)));
-            rp.deliver(true);
-          },
-          [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
-      return rp;
-    },
-    [=](atom::rejected, std::string& account) {
-      stop_account(self, account);
-      auto now = timefmt::now_us();
-      auto op = store::make_op([account, now](store::database& db, lmdb::txn& t) {
-        return db.modify_mailchimp_connection(
-          t, account, [&](store::mailchimp_connection& c) {
-            c.status = "needs_reconnect";
-            c.updated_at = now;
-          });
-      });
-      self->request(self->state.cfg.store, std::chrono::seconds(30), atom::write_v, op)
-        .then([](store::outcome&) {},
-              [account](caf::error& e) {
-                spdlog::error("integrations: cannot mark {} needs_reconnect: {}",
-                              account, caf::to_string(e));
-              });
-    },
-    [=](atom::credentials, std::string& account) -> caf::result<job_credentials> {
-      auto& st = self->state;
-      auto conn = st.cfg.db->mailchimp_connection_of(account);
-      if (!conn)
-        return caf::make_error(ls_error::not_connected,
-                               std::string{"Mailchimp is not connected"});
-      if (conn->status != "connected")
-        return caf::make_error(ls_error::not_connected,
-                               std::string{"Mailchimp needs to be connected again"});
-      auto token = crypto::open(st.cfg.key, conn->sealed_token);
-      if (!token)
-        return caf::make_error(ls_error::not_connected,
-                               std::string{"the saved Mailchimp access cannot be read"});
-      job_credentials c;
-      c.token = std::move(*token);
-      c.api = st.cfg.endpoints.api_for(conn->dc);
-      c.audience_id = conn->audience_id;
-      c.audience_name = conn->audience_name;
-      c.fetcher = fetcher_for(self, conn->user_id);
-      return c;
-    },
-    [=](atom::call, std::string& user) -> fetcher_actor {
-      if (user.empty())
-        return self->state.oauth_fetcher;
-      return fetcher_for(self, user);
-    },
+      [=](atom::connected, store::mailchimp_connection& conn) {
+        stop_account(self, conn.account_id); // a reconnect starts afresh
+        return true;
+      },
+      [=](atom::audiences, std::string& account) -> caf::result<audience_list> {
+        auto a = account_for(self, account);
+        if (!a) return a.error();
+        return self->delegate(*a, atom::audiences_v);
+      },
+      [=](atom::create, std::string& account,
+          std::string& name) -> caf::result<mailchimp::audience> {
+        auto a = account_for(self, account);
+        if (!a) return a.error();
+        return self->delegate(*a, atom::create_v, std::move(name));
+      },
+      [=](atom::choose, std::string& account,
+          std::string& id) -> caf::result<mailchimp::audience> {
+        auto a = account_for(self, account);
+        if (!a) return a.error();
+        return self->delegate(*a, atom::choose_v, std::move(id));
+      },
+      [=](atom::status, std::string& account) -> caf::result<mailchimp_status> {
+        if (auto it = self->state.accounts.find(account);
+            it != self->state.accounts.end())
+          return self->delegate(it->second, atom::status_v);
+        auto conn = self->state.cfg.db->mailchimp_connection_of(account);
+        return conn ? status_of(*conn) : mailchimp_status{};
+      },
+      [=](atom::disconnect, std::string& account) -> caf::result<bool> {
+        stop_account(self, account);
+        auto rp = self->make_response_promise<bool>();
+        auto op = store::make_op([account](store::database& db, lmdb::txn& t) {
+          auto r = db.delete_mailchimp_connection(t, account);
+          // Disconnecting what is not connected is not an error: the end state
+          // is the same.
+          return r.code == store::outcome::not_found ? store::outcome{} : r;
+        });
+        self->request(self->state.cfg.store, std::chrono::seconds(30),
+                      atom::write_v, op)
+            .then(
+                [=](store::outcome& o) mutable {
+                  if (!o)
+                    return void(rp.deliver(
+                        caf::make_error(ls_error::storage_failure, o.message)));
+                  rp.deliver(true);
+                },
+                [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+      [=](atom::rejected, std::string& account) {
+        stop_account(self, account);
+        auto now = timefmt::now_us();
+        auto op =
+            store::make_op([account, now](store::database& db, lmdb::txn& t) {
+              return db.modify_mailchimp_connection(
+                  t, account, [&](store::mailchimp_connection& c) {
+                    c.status = "needs_reconnect";
+                    c.updated_at = now;
+                  });
+            });
+        self->request(self->state.cfg.store, std::chrono::seconds(30),
+                      atom::write_v, op)
+            .then([](store::outcome&) {},
+                  [account](caf::error& e) {
+                    spdlog::error(
+                        "integrations: cannot mark {} needs_reconnect: {}",
+                        account, caf::to_string(e));
+                  });
+      },
+      [=](atom::credentials,
+          std::string& account) -> caf::result<job_credentials> {
+        auto& st = self->state;
+        auto conn = st.cfg.db->mailchimp_connection_of(account);
+        if (!conn)
+          return caf::make_error(ls_error::not_connected,
+                                 std::string{"Mailchimp is not connected"});
+        if (conn->status != "connected")
+          return caf::make_error(
+              ls_error::not_connected,
+              std::string{"Mailchimp needs to be connected again"});
+        auto token = crypto::open(st.cfg.key, conn->sealed_token);
+        if (!token)
+          return caf::make_error(
+              ls_error::not_connected,
+              std::string{"the saved Mailchimp access cannot be read"});
+        job_credentials c;
+        c.token = std::move(*token);
+        c.api = st.cfg.endpoints.api_for(conn->dc);
+        c.audience_id = conn->audience_id;
+        c.audience_name = conn->audience_name;
+        c.fetcher = fetcher_for(self, conn->user_id);
+        return c;
+      },
+      [=](atom::call, std::string& user) -> fetcher_actor {
+        if (user.empty()) return self->state.oauth_fetcher;
+        return fetcher_for(self, user);
+      },
   };
-  (void) timeout;
+  (void)timeout;
 }
 
 } // namespace ls

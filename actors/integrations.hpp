@@ -14,9 +14,10 @@ class client;
 
 namespace ls {
 
-/// When an exchange is tried again: 429, 5xx, 403 without a body, timeouts, resets and
-/// refused connections, with jittered exponential backoff (full jitter), a bounded number
-/// of times, so a struggling Mailchimp never sees a retry storm.
+/// When an exchange is tried again: 429, 5xx, 403 without a body, timeouts,
+/// resets and refused connections, with jittered exponential backoff (full
+/// jitter), a bounded number of times, so a struggling Mailchimp never sees a
+/// retry storm.
 struct retry_policy {
   unsigned max_attempts = 5;
   std::chrono::milliseconds base{1000};
@@ -25,8 +26,10 @@ struct retry_policy {
 
 /// true when `r` is worth trying again.
 bool retryable(const mc_reply& r);
-/// The backoff before attempt `attempt` + 1 (attempt >= 1), jittered in [0, min(cap, base·2^(attempt-1))].
-std::chrono::milliseconds backoff(const retry_policy& p, unsigned attempt, double unit_random);
+/// The backoff before attempt `attempt` + 1 (attempt >= 1), jittered in [0,
+/// min(cap, base·2^(attempt-1))].
+std::chrono::milliseconds backoff(const retry_policy& p, unsigned attempt,
+                                  double unit_random);
 
 struct fetcher_state {
   static inline const char* name = "fetcher";

@@ -5,9 +5,9 @@
 
 #include <chrono>
 #include <deque>
-#include <set>
 #include <map>
 #include <memory>
+#include <set>
 
 namespace ls {
 
@@ -17,7 +17,8 @@ struct jobs_config {
   integrations_actor integrations;
   mapper_actor mapper;
   size_t batch_size = 500;
-  size_t max_in_flight = 9; ///< batches per job; the FETCHER bounds the total per user
+  size_t max_in_flight =
+      9; ///< batches per job; the FETCHER bounds the total per user
   std::chrono::milliseconds request_timeout{120000};
 };
 
@@ -29,12 +30,13 @@ struct job_supervisor_state {
   /// The running Mailchimp job of each account, and the ones waiting, in order.
   std::map<std::string, std::pair<std::string, sync_job_actor>> running;
   std::map<std::string, std::deque<std::string>> waiting;
-  /// Every job actor spawned and not yet gone (their exit messages are not ours to obey).
+  /// Every job actor spawned and not yet gone (their exit messages are not ours
+  /// to obey).
   std::set<caf::actor_addr> children;
 };
 
-job_supervisor_actor::behavior_type
-job_supervisor_impl(job_supervisor_actor::stateful_pointer<job_supervisor_state> self,
-                    jobs_config cfg);
+job_supervisor_actor::behavior_type job_supervisor_impl(
+    job_supervisor_actor::stateful_pointer<job_supervisor_state> self,
+    jobs_config cfg);
 
 } // namespace ls

@@ -1,4 +1,5 @@
-// linkstacked: the email-integrations service. Wires config, storage, actors and HTTP.
+// linkstacked: the email-integrations service. Wires config, storage, actors
+// and HTTP.
 #include "actors/service.hpp"
 #include "config/config.hpp"
 #include "http/codec/time.hpp"
@@ -6,12 +7,11 @@
 #include "storage/crypto.hpp"
 #include "storage/database.hpp"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <csignal>
 #include <iostream>
 #include <pthread.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 namespace {
@@ -22,14 +22,15 @@ void setup_logging(const ls::config::config& cfg) {
   spdlog::set_level(spdlog::level::from_str(cfg.log.level));
   if (cfg.log.format == "json")
     spdlog::set_pattern(
-      R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%v"})",
-      spdlog::pattern_time_type::utc);
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%v"})",
+        spdlog::pattern_time_type::utc);
   else
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v",
                         spdlog::pattern_time_type::utc);
 }
 
-int create_account(const ls::config::config& cfg, const ls::config::command& cmd) {
+int create_account(const ls::config::config& cfg,
+                   const ls::config::command& cmd) {
   auto email = ls::validation::email(cmd.email);
   if (!email.ok()) {
     std::cerr << "email: " << email.error << "\n";
@@ -54,22 +55,23 @@ int create_account(const ls::config::config& cfg, const ls::config::command& cmd
     return 1;
   }
   t.commit();
-  std::cout << "account " << a.id << " created; API token (shown once): "
-            << token << "\n";
+  std::cout << "account " << a.id
+            << " created; API token (shown once): " << token << "\n";
   return 0;
 }
 
 int serve(const ls::config::config& cfg) {
-  // Signals are taken by sigwait() in this thread; every thread started below inherits the mask.
+  // Signals are taken by sigwait() in this thread; every thread started below
+  // inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ls::service svc{cfg, [](std::string) { ::kill(::getpid(), SIGTERM); }};
-  spdlog::info("linkstacked: serving on {} (port {}, public URL {}), data in {}",
-               cfg.server.listen, svc.port(), cfg.server.public_url,
-               cfg.storage.path);
+  spdlog::info(
+      "linkstacked: serving on {} (port {}, public URL {}), data in {}",
+      cfg.server.listen, svc.port(), cfg.server.public_url, cfg.storage.path);
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("linkstacked: {} received, shutting down", strsignal(sig));
@@ -83,11 +85,11 @@ int serve(const ls::config::config& cfg) {
 int main(int argc, char** argv) {
   int exit_code = 0;
   auto cmd = ls::config::parse_command_line(argc, argv, exit_code);
-  if (!cmd)
-    return exit_code;
+  if (!cmd) return exit_code;
   try {
     ls::crypto::init();
-    auto cfg = ls::config::load(cmd->config_path, ls::config::process_environment());
+    auto cfg =
+        ls::config::load(cmd->config_path, ls::config::process_environment());
     if (cmd->what == ls::config::command::check_config) {
       std::cout << cmd->config_path << ": ok\n";
       return 0;

@@ -2,6 +2,7 @@
 
 #include "http/codec/json.hpp"
 #include "http/codec/time.hpp"
+#include "http/codec/utf8.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -20,38 +21,8 @@ constexpr size_t value_limit = 255; // bytes of a Mailchimp text merge field
 
 // -- UTF-8 and whitespace -----------------------------------------------------
 
-// Length of the well-formed UTF-8 sequence at s[i] (i < s.size()), its code
-// point in `cp`; 0 when the byte does not start one.
 size_t utf8_decode(std::string_view s, size_t i, uint32_t& cp) {
-  auto c = static_cast<unsigned char>(s[i]);
-  size_t n;
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  if ((c & 0xE0) == 0xC0) {
-    n = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (n > s.size() - i) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-      (n == 4 && cp < 0x10000) || (cp >= 0xD800 && cp <= 0xDFFF) ||
-      cp > 0x10FFFF)
-    return 0;
-  return n;
+  return utf8::decode(s, i, cp);
 }
 
 bool is_space_cp(uint32_t cp) {
@@ -562,8 +533,9 @@ std::string batch_body(const std::vector<member>& members, bool double_optin) {
   w.reserve(members.size() * 256 + 64);
   w.begin_object().key("members").begin_array();
   for (auto& m : members) {
-    // See the header: "status" so compliance refusals are reported; with double opt-in
-    // only "status_if_new", so members already subscribed are not sent back to pending.
+    // See the header: "status" so compliance refusals are reported; with double
+    // opt-in only "status_if_new", so members already subscribed are not sent
+    // back to pending.
     w.begin_object().key("email_address").value(m.email);
     if (double_optin)
       w.key("status_if_new").value("pending");

@@ -6,15 +6,15 @@ namespace ls {
 
 namespace {
 
-/// A client may send any token as the method, and every distinct label set keeps its own
-/// histogram forever: only the methods the API serves get a label of their own.
+/// A client may send any token as the method, and every distinct label set
+/// keeps its own histogram forever: only the methods the API serves get a label
+/// of their own.
 const std::string& method_label(const std::string& method) {
   static const std::string known[] = {"GET",   "HEAD",   "POST",   "PUT",
                                       "PATCH", "DELETE", "OPTIONS"};
   static const std::string other = "OTHER";
   for (auto& k : known)
-    if (k == method)
-      return k;
+    if (k == method) return k;
   return other;
 }
 
@@ -79,9 +79,9 @@ std::string metrics::render() const {
   out += "# HELP linkstacked_http_request_seconds Request latency by route.\n"
          "# TYPE linkstacked_http_request_seconds histogram\n";
   for (auto& [key, r] : routes_)
-    r.latency.render(out, "linkstacked_http_request_seconds",
-                     fmt::format("method=\"{}\",route=\"{}\"", key.first,
-                                 key.second));
+    r.latency.render(
+        out, "linkstacked_http_request_seconds",
+        fmt::format("method=\"{}\",route=\"{}\"", key.first, key.second));
   out += "# HELP linkstacked_store_commits_total LMDB write transactions "
          "committed.\n# TYPE linkstacked_store_commits_total counter\n";
   out += fmt::format("linkstacked_store_commits_total {}\n", commits_);

@@ -2,12 +2,12 @@
 #pragma once
 
 #include <array>
-#include <vector>
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace ls {
 
@@ -18,7 +18,8 @@ public:
     counts_.assign(bounds_.size() + 1, 0);
   }
   void observe(double v);
-  /// Appends the _bucket, _sum and _count lines; `labels` like `route="/x"` or empty.
+  /// Appends the _bucket, _sum and _count lines; `labels` like `route="/x"` or
+  /// empty.
   void render(std::string& out, const std::string& name,
               const std::string& labels) const;
 
@@ -49,7 +50,7 @@ private:
   uint64_t commits_ = 0;
   histogram batch_sizes_{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
   histogram commit_seconds_{
-    {0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5}};
+      {0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5}};
   std::atomic<uint64_t> map_growths_{0};
 };
 

@@ -6,13 +6,12 @@
 namespace ls {
 
 unsigned rate_limiter::take(const std::string& key, clock::time_point now) {
-  if (per_minute_ == 0)
-    return 0;
+  if (per_minute_ == 0) return 0;
   std::lock_guard guard{mutex_};
-  if (buckets_.size() >= max_keys_)
-    prune(now);
+  if (buckets_.size() >= max_keys_) prune(now);
   auto rate = per_minute_ / 60.0; // tokens per second
-  auto [it, fresh] = buckets_.try_emplace(key, bucket{double(per_minute_), now});
+  auto [it, fresh] =
+      buckets_.try_emplace(key, bucket{double(per_minute_), now});
   auto& b = it->second;
   if (!fresh) {
     auto elapsed = std::chrono::duration<double>(now - b.updated).count();
@@ -35,7 +34,8 @@ void rate_limiter::prune(clock::time_point now) {
     else
       ++it;
   }
-  if (buckets_.size() >= max_keys_) // still full: a flood of distinct keys; start over
+  if (buckets_.size() >=
+      max_keys_) // still full: a flood of distinct keys; start over
     buckets_.clear();
 }
 
@@ -43,23 +43,20 @@ unsigned failure_throttle::locked_for(const std::string& key,
                                       clock::time_point now) {
   std::lock_guard guard{mutex_};
   auto it = entries_.find(key);
-  if (it == entries_.end())
-    return 0;
+  if (it == entries_.end()) return 0;
   auto until = it->second.first + window_;
   if (now >= until) {
     entries_.erase(it);
     return 0;
   }
-  if (it->second.failures < limit_)
-    return 0;
+  if (it->second.failures < limit_) return 0;
   return static_cast<unsigned>(
-    std::chrono::ceil<std::chrono::seconds>(until - now).count());
+      std::chrono::ceil<std::chrono::seconds>(until - now).count());
 }
 
 void failure_throttle::failed(const std::string& key, clock::time_point now) {
   std::lock_guard guard{mutex_};
-  if (entries_.size() > 100000)
-    entries_.clear();
+  if (entries_.size() > 100000) entries_.clear();
   auto& e = entries_[key];
   if (e.failures == 0 || now - e.first >= window_) {
     e.failures = 0;

@@ -1,4 +1,5 @@
-// Token buckets keyed by a string (an IP, a handle, an email). Thread-safe, memory bounded.
+// Token buckets keyed by a string (an IP, a handle, an email). Thread-safe,
+// memory bounded.
 #pragma once
 
 #include <chrono>
@@ -12,11 +13,12 @@ namespace ls {
 class rate_limiter {
 public:
   using clock = std::chrono::steady_clock;
-  /// `per_minute` requests a minute with bursts up to the same number; 0 = unlimited.
+  /// `per_minute` requests a minute with bursts up to the same number; 0 =
+  /// unlimited.
   explicit rate_limiter(unsigned per_minute, size_t max_keys = 200000)
-    : per_minute_(per_minute), max_keys_(max_keys) {
-  }
-  /// Takes one token. Returns 0 when allowed, else the seconds to wait (Retry-After).
+      : per_minute_(per_minute), max_keys_(max_keys) {}
+  /// Takes one token. Returns 0 when allowed, else the seconds to wait
+  /// (Retry-After).
   unsigned take(const std::string& key, clock::time_point now = clock::now());
 
 private:
@@ -31,16 +33,17 @@ private:
   std::unordered_map<std::string, bucket> buckets_;
 };
 
-/// Failed sign-ins per key: after `limit` failures within `window`, the key is locked until the
-/// window has passed since the first of them. A success clears the key.
+/// Failed sign-ins per key: after `limit` failures within `window`, the key is
+/// locked until the window has passed since the first of them. A success clears
+/// the key.
 class failure_throttle {
 public:
   using clock = std::chrono::steady_clock;
   failure_throttle(unsigned limit, std::chrono::seconds window)
-    : limit_(limit), window_(window) {
-  }
+      : limit_(limit), window_(window) {}
   /// Seconds until the key may try again; 0 when it may try now.
-  unsigned locked_for(const std::string& key, clock::time_point now = clock::now());
+  unsigned locked_for(const std::string& key,
+                      clock::time_point now = clock::now());
   void failed(const std::string& key, clock::time_point now = clock::now());
   void succeeded(const std::string& key);
 

@@ -3,19 +3,18 @@
 #include "actors/api.hpp"
 #include "actors/integrations.hpp"
 #include "actors/jobs.hpp"
-#include "http/client/client.hpp"
-#include "http/sim/simulator.hpp"
 #include "actors/metrics.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
+#include "http/client/client.hpp"
 #include "http/server.hpp"
+#include "http/sim/simulator.hpp"
 #include "storage/crypto.hpp"
 #include "storage/database.hpp"
 
 #include <caf/all.hpp>
-#include <spdlog/spdlog.h>
-
 #include <optional>
+#include <spdlog/spdlog.h>
 
 namespace ls {
 
@@ -54,7 +53,7 @@ struct service::impl {
 
   impl(const config::config& cfg, std::function<void(std::string)> on_fatal,
        service_options opts)
-    : sys(make_system_config(sys_cfg)) {
+      : sys(make_system_config(sys_cfg)) {
     crypto::init();
     auto key = crypto::load_or_create_key(cfg.security.secret_key_file);
     db = std::make_shared<store::database>(cfg.storage.path,
@@ -83,16 +82,17 @@ struct service::impl {
     jcfg.max_in_flight = cfg.mailchimp.max_connections;
     jcfg.request_timeout = cfg.mailchimp.request_timeout;
     jobs = sys.spawn(job_supervisor_impl, jcfg);
-    oauth_fetcher = sys.spawn(fetcher_impl, client, size_t{32}, retry_policy{1, {}, {}});
-    if (!on_fatal)
-      on_fatal = [](std::string) {};
-    root = sys.spawn(supervisor,
-                     std::vector<caf::actor>{caf::actor_cast<caf::actor>(store),
-                                             caf::actor_cast<caf::actor>(integrations),
-                                             caf::actor_cast<caf::actor>(oauth_fetcher),
-                                             caf::actor_cast<caf::actor>(mapper),
-                                             caf::actor_cast<caf::actor>(jobs)},
-                     std::move(on_fatal));
+    oauth_fetcher =
+        sys.spawn(fetcher_impl, client, size_t{32}, retry_policy{1, {}, {}});
+    if (!on_fatal) on_fatal = [](std::string) {};
+    root = sys.spawn(
+        supervisor,
+        std::vector<caf::actor>{caf::actor_cast<caf::actor>(store),
+                                caf::actor_cast<caf::actor>(integrations),
+                                caf::actor_cast<caf::actor>(oauth_fetcher),
+                                caf::actor_cast<caf::actor>(mapper),
+                                caf::actor_cast<caf::actor>(jobs)},
+        std::move(on_fatal));
     app = std::make_unique<api::app>(sys, cfg, db, stats, store);
     app->secret_key = key;
     app->integrations = integrations;
@@ -119,9 +119,10 @@ struct service::impl {
       return {cfg.mailchimp.oauth_base_url, cfg.mailchimp.api_base_url};
     mcsim::options o;
     o.sandbox_redirect_uris = cfg.mailchimp.redirect_uris;
-    // Tokens signed with a key derived from ours: a restart keeps sandbox connections valid.
-    o.token_key = crypto::base64url(crypto::sha256(
-      "mailchimp-sim:" + std::string{key.begin(), key.end()}));
+    // Tokens signed with a key derived from ours: a restart keeps sandbox
+    // connections valid.
+    o.token_key = crypto::base64url(
+        crypto::sha256("mailchimp-sim:" + std::string{key.begin(), key.end()}));
     sim = std::make_unique<mcsim::simulator>(o);
     // The configured app, so connect works whatever client id the config names.
     sim->add_app(cfg.mailchimp.client_id, cfg.mailchimp.client_secret,
@@ -132,9 +133,8 @@ struct service::impl {
     sim_server = std::make_unique<http::server>(so, sim->handler());
     sim_server->start();
     auto host = cfg.mailchimp.sandbox_listen.substr(
-      0, cfg.mailchimp.sandbox_listen.rfind(':'));
-    if (host.empty() || host == "0.0.0.0")
-      host = "127.0.0.1";
+        0, cfg.mailchimp.sandbox_listen.rfind(':'));
+    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
     auto base = "http://" + host + ":" + std::to_string(sim_server->port());
     sim->set_base_url(base);
     sandbox_base = base;
@@ -146,18 +146,18 @@ struct service::impl {
     caf::scoped_actor self{sys};
     self->monitor(root);
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
-    self->receive([](const caf::down_msg&) {},
-                  caf::after(std::chrono::seconds(10)) >> [] {
-                    spdlog::warn("service: actors did not stop in time");
-                  });
+    self->receive(
+        [](const caf::down_msg&) {},
+        caf::after(std::chrono::seconds(10)) >>
+            [] { spdlog::warn("service: actors did not stop in time"); });
   }
 
   void stop(std::chrono::milliseconds grace) {
-    if (stopped)
-      return;
+    if (stopped) return;
     stopped = true;
     server->stop_accepting();
-    server->stop(grace); // in-flight requests finish; their writes are committed by then
+    server->stop(
+        grace); // in-flight requests finish; their writes are committed by then
     shutdown_actors();
     if (sim_server) {
       sim->stop();
@@ -171,8 +171,7 @@ struct service::impl {
 service::service(const config::config& cfg,
                  std::function<void(std::string)> on_fatal,
                  service_options opts)
-  : impl_(std::make_unique<impl>(cfg, std::move(on_fatal), opts)) {
-}
+    : impl_(std::make_unique<impl>(cfg, std::move(on_fatal), opts)) {}
 
 std::string service::sandbox_url() const {
   return impl_->sandbox_base;

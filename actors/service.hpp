@@ -1,5 +1,6 @@
-// The whole service in one object: storage, the actor system, the STORE and supervisor actors,
-// and the HTTP server. main() runs one; integration tests run one in process.
+// The whole service in one object: storage, the actor system, the STORE and
+// supervisor actors, and the HTTP server. main() runs one; integration tests
+// run one in process.
 #pragma once
 
 #include "config/config.hpp"
@@ -20,8 +21,8 @@ struct service_options {
 
 class service {
 public:
-  /// Opens storage and starts everything; throws on failure (port in use, bad storage).
-  /// `on_fatal` runs (on some thread) when a core actor dies.
+  /// Opens storage and starts everything; throws on failure (port in use, bad
+  /// storage). `on_fatal` runs (on some thread) when a core actor dies.
   explicit service(const config::config& cfg,
                    std::function<void(std::string)> on_fatal = {},
                    service_options opts = {});
@@ -32,8 +33,8 @@ public:
   uint16_t port() const;
   /// The in-process Mailchimp simulator's base URL in sandbox mode, else "".
   std::string sandbox_url() const;
-  /// Graceful stop: stop accepting, let in-flight requests finish (up to `grace`), stop the
-  /// actors, sync and close LMDB. Idempotent.
+  /// Graceful stop: stop accepting, let in-flight requests finish (up to
+  /// `grace`), stop the actors, sync and close LMDB. Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
 private:

@@ -11,8 +11,8 @@ caf::behavior supervisor(caf::event_based_actor* self,
   for (auto& child : children)
     self->monitor(child);
   self->set_down_handler([=](const caf::down_msg& dm) {
-    if (dm.reason == caf::exit_reason::user_shutdown
-        || dm.reason == caf::exit_reason::normal)
+    if (dm.reason == caf::exit_reason::user_shutdown ||
+        dm.reason == caf::exit_reason::normal)
       return;
     auto what = caf::to_string(dm.reason);
     spdlog::critical("supervisor: a core actor died: {}", what);
@@ -24,7 +24,7 @@ caf::behavior supervisor(caf::event_based_actor* self,
     self->quit(msg.reason);
   });
   return {
-    [](caf::ok_atom) {},
+      [](caf::ok_atom) {},
   };
 }
 

@@ -7,7 +7,6 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 #include <caf/type_id.hpp>
-
 #include <cstdint>
 #include <string>
 
@@ -28,7 +27,8 @@ typename Inspector::result_type inspect(Inspector& f, health_report& x) {
 struct mc_call {
   std::string method = "GET";
   std::string url;
-  std::vector<std::pair<std::string, std::string>> headers; ///< may hold a token: never log
+  std::vector<std::pair<std::string, std::string>>
+      headers; ///< may hold a token: never log
   std::string body;
   int64_t timeout_ms = 120000;
 };
@@ -41,7 +41,8 @@ struct mc_reply {
 
 /// What the integrations overview shows of a Mailchimp connection.
 struct mailchimp_status {
-  std::string state = "disconnected"; ///< disconnected | connected | needs_reconnect
+  std::string state =
+      "disconnected"; ///< disconnected | connected | needs_reconnect
   std::string account_name;
   std::string login_email;
   std::string dc;
@@ -66,7 +67,8 @@ using subscriber_list = std::vector<store::subscriber>;
 // write_op and outcome live in one process only: they are never serialized.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::store::write_op_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::store::outcome)
-// Mailchimp exchanges stay in process too (they may carry tokens: never serialized).
+// Mailchimp exchanges stay in process too (they may carry tokens: never
+// serialized).
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::mc_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::mc_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::mailchimp_status)
@@ -78,34 +80,34 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::mapped_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::subscriber_list)
 
 CAF_BEGIN_TYPE_ID_BLOCK(ls, caf::first_custom_type_id)
-  CAF_ADD_ATOM(ls, ls::atom, write, "write")
-  CAF_ADD_ATOM(ls, ls::atom, flush, "flush")
-  CAF_ADD_ATOM(ls, ls::atom, health, "health")
-  CAF_ADD_ATOM(ls, ls::atom, next, "next")
-  CAF_ADD_ATOM(ls, ls::atom, call, "call")
-  CAF_ADD_ATOM(ls, ls::atom, done, "done")
-  CAF_ADD_ATOM(ls, ls::atom, audiences, "audiences")
-  CAF_ADD_ATOM(ls, ls::atom, create, "create")
-  CAF_ADD_ATOM(ls, ls::atom, choose, "choose")
-  CAF_ADD_ATOM(ls, ls::atom, status, "status")
-  CAF_ADD_ATOM(ls, ls::atom, connected, "connected")
-  CAF_ADD_ATOM(ls, ls::atom, disconnect, "disconnect")
-  CAF_ADD_ATOM(ls, ls::atom, rejected, "rejected")
-  CAF_ADD_ATOM(ls, ls::atom, retry, "retry")
-  CAF_ADD_ATOM(ls, ls::atom, cancel, "cancel")
-  CAF_ADD_ATOM(ls, ls::atom, start, "start")
-  CAF_ADD_ATOM(ls, ls::atom, credentials, "creds")
-  CAF_ADD_ATOM(ls, ls::atom, job_done, "job_done")
-  CAF_ADD_TYPE_ID(ls, (ls::store::write_op_ptr))
-  CAF_ADD_TYPE_ID(ls, (ls::store::outcome))
-  CAF_ADD_TYPE_ID(ls, (ls::health_report))
-  CAF_ADD_TYPE_ID(ls, (ls::mc_call))
-  CAF_ADD_TYPE_ID(ls, (ls::mc_reply))
-  CAF_ADD_TYPE_ID(ls, (ls::mailchimp_status))
-  CAF_ADD_TYPE_ID(ls, (ls::audience_list))
-  CAF_ADD_TYPE_ID(ls, (ls::mailchimp::audience))
-  CAF_ADD_TYPE_ID(ls, (ls::store::mailchimp_connection))
-  CAF_ADD_TYPE_ID(ls, (ls::store::sync_job))
-  CAF_ADD_TYPE_ID(ls, (ls::mapped_batch))
-  CAF_ADD_TYPE_ID(ls, (ls::subscriber_list))
+CAF_ADD_ATOM(ls, ls::atom, write, "write")
+CAF_ADD_ATOM(ls, ls::atom, flush, "flush")
+CAF_ADD_ATOM(ls, ls::atom, health, "health")
+CAF_ADD_ATOM(ls, ls::atom, next, "next")
+CAF_ADD_ATOM(ls, ls::atom, call, "call")
+CAF_ADD_ATOM(ls, ls::atom, done, "done")
+CAF_ADD_ATOM(ls, ls::atom, audiences, "audiences")
+CAF_ADD_ATOM(ls, ls::atom, create, "create")
+CAF_ADD_ATOM(ls, ls::atom, choose, "choose")
+CAF_ADD_ATOM(ls, ls::atom, status, "status")
+CAF_ADD_ATOM(ls, ls::atom, connected, "connected")
+CAF_ADD_ATOM(ls, ls::atom, disconnect, "disconnect")
+CAF_ADD_ATOM(ls, ls::atom, rejected, "rejected")
+CAF_ADD_ATOM(ls, ls::atom, retry, "retry")
+CAF_ADD_ATOM(ls, ls::atom, cancel, "cancel")
+CAF_ADD_ATOM(ls, ls::atom, start, "start")
+CAF_ADD_ATOM(ls, ls::atom, credentials, "creds")
+CAF_ADD_ATOM(ls, ls::atom, job_done, "job_done")
+CAF_ADD_TYPE_ID(ls, (ls::store::write_op_ptr))
+CAF_ADD_TYPE_ID(ls, (ls::store::outcome))
+CAF_ADD_TYPE_ID(ls, (ls::health_report))
+CAF_ADD_TYPE_ID(ls, (ls::mc_call))
+CAF_ADD_TYPE_ID(ls, (ls::mc_reply))
+CAF_ADD_TYPE_ID(ls, (ls::mailchimp_status))
+CAF_ADD_TYPE_ID(ls, (ls::audience_list))
+CAF_ADD_TYPE_ID(ls, (ls::mailchimp::audience))
+CAF_ADD_TYPE_ID(ls, (ls::store::mailchimp_connection))
+CAF_ADD_TYPE_ID(ls, (ls::store::sync_job))
+CAF_ADD_TYPE_ID(ls, (ls::mapped_batch))
+CAF_ADD_TYPE_ID(ls, (ls::subscriber_list))
 CAF_END_TYPE_ID_BLOCK(ls)

@@ -420,8 +420,10 @@ std::string check_url(const input& in, std::string value, url_rules rules) {
   if (rules.dc_placeholder) {
     requirement += " containing {dc}";
     auto dc = value.find("{dc}");
-    // A loopback URL (the standalone Mailchimp simulator in tests) has one data center.
-    if (dc == std::string::npos && !is_loopback_url(value)) fail(requirement, in);
+    // A loopback URL (the standalone Mailchimp simulator in tests) has one data
+    // center.
+    if (dc == std::string::npos && !is_loopback_url(value))
+      fail(requirement, in);
     std::string probe = value;
     for (auto at = probe.find("{dc}"); at != std::string::npos;
          at = probe.find("{dc}"))

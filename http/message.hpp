@@ -1,5 +1,6 @@
-// Plain HTTP request/response types shared by the Beast server (http/server.cpp) and the actor
-// glue. Nothing here includes Beast or CAF, so handlers compile fast.
+// Plain HTTP request/response types shared by the Beast server
+// (http/server.cpp) and the actor glue. Nothing here includes Beast or CAF, so
+// handlers compile fast.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,8 @@ namespace ls::http {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
-/// An inbound request, fully read (the body is complete and within the body limit).
+/// An inbound request, fully read (the body is complete and within the body
+/// limit).
 struct request {
   std::string method;  ///< "GET", "POST", ...
   std::string target;  ///< as sent: path plus optional "?query"
@@ -27,13 +29,13 @@ struct request {
   /// The first header with this (lowercase) name, or nullptr.
   const std::string* header(std::string_view lowercase_name) const {
     for (auto& [k, v] : headers)
-      if (k == lowercase_name)
-        return &v;
+      if (k == lowercase_name) return &v;
     return nullptr;
   }
 };
 
-/// A complete response. The server adds Date, Server, Content-Length and Connection.
+/// A complete response. The server adds Date, Server, Content-Length and
+/// Connection.
 struct response {
   unsigned status = 200;
   header_list headers; ///< e.g. {"content-type", "application/json"}
@@ -45,29 +47,31 @@ struct response {
   }
 };
 
-/// Pull-based producer of a chunked response body. The server calls pull() once at start and
-/// again only after the previous chunk is written to the socket (back-pressure). The producer
-/// answers each pull() by calling `deliver` exactly once, from any thread.
+/// Pull-based producer of a chunked response body. The server calls pull() once
+/// at start and again only after the previous chunk is written to the socket
+/// (back-pressure). The producer answers each pull() by calling `deliver`
+/// exactly once, from any thread.
 class body_stream {
 public:
   using deliver_fn = std::function<void(std::string chunk, bool last)>;
   virtual ~body_stream() = default;
   virtual void pull(deliver_fn deliver) = 0;
-  /// The client went away or the server is stopping: release resources, no more pulls.
+  /// The client went away or the server is stopping: release resources, no more
+  /// pulls.
   virtual void cancel() {}
 };
 
-/// Completes one request, exactly once, from any thread. It never blocks: the response is
-/// posted to the connection's strand.
+/// Completes one request, exactly once, from any thread. It never blocks: the
+/// response is posted to the connection's strand.
 class responder {
 public:
   virtual ~responder() = default;
   virtual void reply(response r) = 0;
-  /// Sends `head` (status and headers; its body is ignored) then the chunks of `body`,
-  /// with Transfer-Encoding: chunked.
+  /// Sends `head` (status and headers; its body is ignored) then the chunks of
+  /// `body`, with Transfer-Encoding: chunked.
   virtual void stream(response head, std::shared_ptr<body_stream> body) = 0;
-  /// Closes the connection without answering (to play a dropped connection in the Mailchimp
-  /// simulator). Counts as the reply.
+  /// Closes the connection without answering (to play a dropped connection in
+  /// the Mailchimp simulator). Counts as the reply.
   virtual void abort() = 0;
 };
 

@@ -1,5 +1,6 @@
-// The inbound HTTP/1.1 server on Boost.Beast. This header includes no Beast: the
-// implementation (http/server.cpp) is the only translation unit that instantiates it.
+// The inbound HTTP/1.1 server on Boost.Beast. This header includes no Beast:
+// the implementation (http/server.cpp) is the only translation unit that
+// instantiates it.
 #pragma once
 
 #include "http/message.hpp"
@@ -12,18 +13,21 @@
 namespace ls::http {
 
 struct server_options {
-  std::string listen = "127.0.0.1:0"; ///< "host:port", "[v6]:port"; port 0 picks a free port
+  std::string listen =
+      "127.0.0.1:0"; ///< "host:port", "[v6]:port"; port 0 picks a free port
   unsigned threads = 2;
-  size_t body_limit = 1024 * 1024;  ///< larger bodies get 413
-  size_t header_limit = 16 * 1024;  ///< larger request heads get 431
-  /// The whole request head must arrive within this time (slowloris guard), and each body
-  /// must arrive within body_timeout; a keep-alive connection idle this long is closed.
+  size_t body_limit = 1024 * 1024; ///< larger bodies get 413
+  size_t header_limit = 16 * 1024; ///< larger request heads get 431
+  /// The whole request head must arrive within this time (slowloris guard), and
+  /// each body must arrive within body_timeout; a keep-alive connection idle
+  /// this long is closed.
   std::chrono::milliseconds header_timeout = std::chrono::seconds(10);
   std::chrono::milliseconds body_timeout = std::chrono::seconds(30);
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
   /// How long a response (or one chunk of a stream) may take to be written.
   std::chrono::milliseconds write_timeout = std::chrono::seconds(60);
-  size_t max_connections = 10000; ///< beyond: new connections are accepted and closed at once
+  size_t max_connections =
+      10000; ///< beyond: new connections are accepted and closed at once
   std::string server_name = "linkstacked";
 };
 
@@ -35,15 +39,15 @@ public:
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  /// Binds and listens (throws std::runtime_error with a clear message on failure, e.g. the
-  /// port in use), then runs the io threads.
+  /// Binds and listens (throws std::runtime_error with a clear message on
+  /// failure, e.g. the port in use), then runs the io threads.
   void start();
   /// The bound port (after start).
   uint16_t port() const;
   /// Closes the listening socket; open connections go on. Idempotent.
   void stop_accepting();
-  /// Waits up to `grace` for in-flight requests to complete, then closes every connection and
-  /// joins the threads. Idempotent.
+  /// Waits up to `grace` for in-flight requests to complete, then closes every
+  /// connection and joins the threads. Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
   /// Connections currently open.
   size_t connection_count() const;

@@ -6,7 +6,8 @@ namespace ls::store {
 
 namespace {
 
-// Record kind tags; the low 4 bits carry the version, so a record read as the wrong kind fails.
+// Record kind tags; the low 4 bits carry the version, so a record read as the
+// wrong kind fails.
 constexpr uint8_t account_v1 = 0x11;
 constexpr uint8_t session_v1 = 0x21;
 constexpr uint8_t campaign_v1 = 0x31;
@@ -64,8 +65,7 @@ public:
       auto b = static_cast<uint8_t>(in_[0]);
       in_.remove_prefix(1);
       v |= uint64_t{b & 0x7Fu} << shift;
-      if (!(b & 0x80))
-        return v;
+      if (!(b & 0x80)) return v;
     }
     ok_ = false;
     return 0;
@@ -119,8 +119,7 @@ private:
 
 const std::string* subscriber::field(std::string_view key) const {
   for (auto& [k, v] : fields)
-    if (k == key)
-      return &v;
+    if (k == key) return &v;
   return nullptr;
 }
 
@@ -136,8 +135,7 @@ std::string encode(const account& x) {
 
 bool decode(std::string_view in, account& x) {
   reader r{in};
-  if (r.tag() != account_v1)
-    return false;
+  if (r.tag() != account_v1) return false;
   r.str(x.id);
   r.str(x.email);
   r.str(x.handle);
@@ -157,8 +155,7 @@ std::string encode(const session& x) {
 
 bool decode(std::string_view in, session& x) {
   reader r{in};
-  if (r.tag() != session_v1)
-    return false;
+  if (r.tag() != session_v1) return false;
   r.str(x.account_id);
   r.str(x.csrf_token);
   x.created_at = r.i64();
@@ -188,8 +185,7 @@ std::string encode(const campaign& x) {
 
 bool decode(std::string_view in, campaign& x) {
   reader r{in};
-  if (r.tag() != campaign_v1)
-    return false;
+  if (r.tag() != campaign_v1) return false;
   r.str(x.id);
   r.str(x.account_id);
   r.str(x.name);
@@ -238,8 +234,7 @@ std::string encode(const subscriber& x) {
 
 bool decode(std::string_view in, subscriber& x) {
   reader r{in};
-  if (r.tag() != subscriber_v1)
-    return false;
+  if (r.tag() != subscriber_v1) return false;
   r.str(x.id);
   r.str(x.account_id);
   r.str(x.email);
@@ -279,8 +274,7 @@ std::string encode(const oauth_state& x) {
 
 bool decode(std::string_view in, oauth_state& x) {
   reader r{in};
-  if (r.tag() != oauth_state_v1)
-    return false;
+  if (r.tag() != oauth_state_v1) return false;
   r.str(x.account_id);
   r.str(x.session_hash);
   r.str(x.redirect_uri);
@@ -309,8 +303,7 @@ std::string encode(const mailchimp_connection& x) {
 
 bool decode(std::string_view in, mailchimp_connection& x) {
   reader r{in};
-  if (r.tag() != mailchimp_connection_v1)
-    return false;
+  if (r.tag() != mailchimp_connection_v1) return false;
   r.str(x.account_id);
   r.str(x.status);
   r.str(x.sealed_token);
@@ -379,8 +372,7 @@ std::string encode(const sync_job& x) {
 
 bool decode(std::string_view in, sync_job& x) {
   reader r{in};
-  if (r.tag() != sync_job_v1)
-    return false;
+  if (r.tag() != sync_job_v1) return false;
   r.str(x.id);
   r.str(x.account_id);
   r.str(x.provider);

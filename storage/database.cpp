@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <sys/mman.h>
 #include <stdexcept>
+#include <sys/mman.h>
 
 namespace ls::store {
 
@@ -16,14 +16,14 @@ namespace {
 /// A read transaction that also holds the resize lock shared.
 struct reader {
   explicit reader(database& db)
-    : lock(db.resize_lock()), txn(lmdb::txn::read(db.env())) {
-  }
+      : lock(db.resize_lock()), txn(lmdb::txn::read(db.env())) {}
   std::shared_lock<std::shared_mutex> lock;
   lmdb::txn txn;
 };
 
 std::string be64(int64_t v) {
-  auto u = static_cast<uint64_t>(v) ^ (uint64_t{1} << 63); // negative times sort first
+  auto u = static_cast<uint64_t>(v) ^
+           (uint64_t{1} << 63); // negative times sort first
   std::string out(8, '\0');
   for (int i = 7; i >= 0; --i) {
     out[i] = static_cast<char>(u & 0xFF);
@@ -52,17 +52,14 @@ std::string lower(std::string_view s) {
 }
 
 bool contains_ci(std::string_view hay, std::string_view needle_lower) {
-  if (needle_lower.empty())
-    return true;
-  if (hay.size() < needle_lower.size())
-    return false;
+  if (needle_lower.empty()) return true;
+  if (hay.size() < needle_lower.size()) return false;
   return lower(hay).find(needle_lower) != std::string::npos;
 }
 
 struct lambda_op : write_op {
   explicit lambda_op(std::function<outcome(database&, lmdb::txn&)> f)
-    : fn(std::move(f)) {
-  }
+      : fn(std::move(f)) {}
   outcome apply(database& db, lmdb::txn& t) override { return fn(db, t); }
   std::function<outcome(database&, lmdb::txn&)> fn;
 };
@@ -81,9 +78,9 @@ write_op_ptr make_op(std::function<outcome(database&, lmdb::txn&)> fn) {
 }
 
 bool subscriber_filter::matches(const subscriber& s) const {
-  if (!campaign_id.empty()
-      && std::find(s.campaign_ids.begin(), s.campaign_ids.end(), campaign_id)
-           == s.campaign_ids.end())
+  if (!campaign_id.empty() &&
+      std::find(s.campaign_ids.begin(), s.campaign_ids.end(), campaign_id) ==
+          s.campaign_ids.end())
     return false;
   if (!tags.empty()) {
     bool any = false;
@@ -92,21 +89,20 @@ bool subscriber_filter::matches(const subscriber& s) const {
         any = true;
         break;
       }
-    if (!any)
-      return false;
+    if (!any) return false;
   }
   if (!q.empty()) {
     auto needle = lower(q);
-    if (!contains_ci(s.email, needle) && !contains_ci(s.phone, needle)
-        && !contains_ci(s.name, needle) && !contains_ci(s.first_name, needle)
-        && !contains_ci(s.last_name, needle))
+    if (!contains_ci(s.email, needle) && !contains_ci(s.phone, needle) &&
+        !contains_ci(s.name, needle) && !contains_ci(s.first_name, needle) &&
+        !contains_ci(s.last_name, needle))
       return false;
   }
   return true;
 }
 
 database::database(const std::string& path, uint64_t map_size)
-  : env_(path, map_size, 32) {
+    : env_(path, map_size, 32) {
   open_schema();
 }
 
@@ -131,14 +127,15 @@ void database::open_schema() {
     found = static_cast<unsigned>(std::stoul(std::string{*v}));
   if (found > schema_version)
     throw std::runtime_error("the data in this folder was written by a newer "
-                             "version (schema "
-                             + std::to_string(found) + ", this build knows "
-                             + std::to_string(schema_version) + ")");
-  // Migration hook: each step upgrades the data from version v to v + 1 in this transaction.
+                             "version (schema " +
+                             std::to_string(found) + ", this build knows " +
+                             std::to_string(schema_version) + ")");
+  // Migration hook: each step upgrades the data from version v to v + 1 in this
+  // transaction.
   for (unsigned v = found; v < schema_version; ++v) {
     switch (v) {
-      case 0: // a new environment: nothing to convert
-        break;
+    case 0: // a new environment: nothing to convert
+      break;
     }
   }
   t.put(meta_, "schema_version", std::to_string(schema_version));
@@ -155,24 +152,22 @@ uint64_t database::grow_map() {
 void database::release_mapped_pages() {
   // LMDB does not tell where it mapped the file; /proc/self/maps does.
   const char* dir = nullptr;
-  if (mdb_env_get_path(env_.handle(), &dir) != 0 || !dir)
-    return;
+  if (mdb_env_get_path(env_.handle(), &dir) != 0 || !dir) return;
   std::error_code ec;
   auto canonical = std::filesystem::canonical(dir, ec);
-  if (ec)
-    return;
+  if (ec) return;
   std::string file = (canonical / "data.mdb").string();
   std::ifstream maps{"/proc/self/maps"};
   std::string line;
   while (std::getline(maps, line)) {
-    if (line.size() < file.size()
-        || line.compare(line.size() - file.size(), file.size(), file) != 0)
+    if (line.size() < file.size() ||
+        line.compare(line.size() - file.size(), file.size(), file) != 0)
       continue;
     uintptr_t from = 0, to = 0;
     if (std::sscanf(line.c_str(), "%lx-%lx", &from, &to) != 2 || to <= from)
       continue;
-    // The map is read-only (no MDB_WRITEMAP), so this never loses data: a later read
-    // faults the page back in from the page cache.
+    // The map is read-only (no MDB_WRITEMAP), so this never loses data: a later
+    // read faults the page back in from the page cache.
     ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
   }
 }
@@ -187,14 +182,14 @@ bool database::healthy() {
   }
 }
 
-// -- accounts --------------------------------------------------------------------------------
+// -- accounts
+// --------------------------------------------------------------------------------
 
 std::optional<account> database::account_by_id(std::string_view id) {
   reader r{*this};
   auto v = r.txn.get(accounts_, id);
   account a;
-  if (!v || !decode(*v, a))
-    return std::nullopt;
+  if (!v || !decode(*v, a)) return std::nullopt;
   return a;
 }
 
@@ -203,8 +198,7 @@ std::optional<account> database::account_by_email(std::string_view email) {
   {
     reader r{*this};
     auto v = r.txn.get(account_by_email_, email);
-    if (!v)
-      return std::nullopt;
+    if (!v) return std::nullopt;
     id = *v;
   }
   return account_by_id(id);
@@ -215,8 +209,7 @@ std::optional<account> database::account_by_handle(std::string_view handle) {
   {
     reader r{*this};
     auto v = r.txn.get(account_by_handle_, handle);
-    if (!v)
-      return std::nullopt;
+    if (!v) return std::nullopt;
     id = *v;
   }
   return account_by_id(id);
@@ -228,8 +221,7 @@ database::account_by_token_hash(std::string_view token_hash) {
   {
     reader r{*this};
     auto v = r.txn.get(api_tokens_, token_hash);
-    if (!v)
-      return std::nullopt;
+    if (!v) return std::nullopt;
     id = *v;
   }
   return account_by_id(id);
@@ -239,8 +231,7 @@ std::optional<session> database::session_by_hash(std::string_view token_hash) {
   reader r{*this};
   auto v = r.txn.get(sessions_, token_hash);
   session s;
-  if (!v || !decode(*v, s))
-    return std::nullopt;
+  if (!v || !decode(*v, s)) return std::nullopt;
   return s;
 }
 
@@ -252,17 +243,17 @@ outcome database::insert_account(lmdb::txn& t, const account& a,
   if (!t.put_if_absent(account_by_handle_, a.handle, a.id))
     return outcome::fail(outcome::conflict, "this handle is taken", "handle");
   t.put(accounts_, a.id, encode(a));
-  // The account record does not hold the token hash: the index is the only copy.
+  // The account record does not hold the token hash: the index is the only
+  // copy.
   t.put(api_tokens_, api_token_hash, a.id);
   t.put(meta_, cat("token_of/", a.id), api_token_hash);
   return {};
 }
 
 outcome database::set_api_token(lmdb::txn& t, std::string_view account_id,
-                                 std::string_view new_hash) {
+                                std::string_view new_hash) {
   auto key = cat("token_of/", account_id);
-  if (auto old = t.get(meta_, key))
-    t.del(api_tokens_, std::string{*old});
+  if (auto old = t.get(meta_, key)) t.del(api_tokens_, std::string{*old});
   t.put(api_tokens_, new_hash, account_id);
   t.put(meta_, key, new_hash);
   return {};
@@ -279,15 +270,15 @@ outcome database::delete_session(lmdb::txn& t, std::string_view token_hash) {
   return {};
 }
 
-// -- campaigns -------------------------------------------------------------------------------
+// -- campaigns
+// -------------------------------------------------------------------------------
 
 std::optional<campaign> database::campaign_by_id(std::string_view account_id,
                                                  std::string_view id) {
   reader r{*this};
   auto v = r.txn.get(campaigns_, cat(account_id, id));
   campaign c;
-  if (!v || !decode(*v, c))
-    return std::nullopt;
+  if (!v || !decode(*v, c)) return std::nullopt;
   return c;
 }
 
@@ -299,8 +290,7 @@ std::vector<campaign> database::campaigns(std::string_view account_id) {
     for (bool ok = cur.seek(account_id);
          ok && starts_with(cur.key(), account_id); ok = cur.next()) {
       campaign c;
-      if (decode(cur.value(), c))
-        out.push_back(std::move(c));
+      if (decode(cur.value(), c)) out.push_back(std::move(c));
     }
   }
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
@@ -312,8 +302,7 @@ std::vector<campaign> database::campaigns(std::string_view account_id) {
 std::optional<campaign> database::campaign_by_slug(std::string_view account_id,
                                                    std::string_view slug) {
   for (auto& c : campaigns(account_id))
-    if (c.slug == slug)
-      return c;
+    if (c.slug == slug) return c;
   return std::nullopt;
 }
 
@@ -343,18 +332,17 @@ outcome database::delete_campaign(lmdb::txn& t, std::string_view account_id,
   return {};
 }
 
-// -- subscribers -----------------------------------------------------------------------------
+// -- subscribers
+// -----------------------------------------------------------------------------
 
 std::optional<subscriber> database::read_subscriber(lmdb::txn& t,
                                                     std::string_view acc,
                                                     std::string_view id) {
   auto ts = t.get(subscriber_keys_, cat(acc, id));
-  if (!ts)
-    return std::nullopt;
+  if (!ts) return std::nullopt;
   auto v = t.get(subscribers_, cat(acc, *ts, id));
   subscriber s;
-  if (!v || !decode(*v, s))
-    return std::nullopt;
+  if (!v || !decode(*v, s)) return std::nullopt;
   return s;
 }
 
@@ -376,8 +364,7 @@ static std::string contact_key(const subscriber& s) {
 }
 
 void database::remove_contact_keys(lmdb::txn& t, const subscriber& s) {
-  if (!s.email.empty())
-    t.del(contacts_, cat(s.account_id, "e", s.email));
+  if (!s.email.empty()) t.del(contacts_, cat(s.account_id, "e", s.email));
   if (!s.phone.empty()) {
     auto k = cat(s.account_id, "p", s.phone);
     if (auto owner = t.get(contacts_, k); owner && *owner == s.id)
@@ -390,8 +377,8 @@ outcome database::add_contact_key(lmdb::txn& t, const subscriber& s) {
   if (auto owner = t.get(contacts_, key); owner && *owner != s.id)
     return outcome::fail(outcome::conflict,
                          s.email.empty()
-                           ? "another subscriber has this phone number"
-                           : "another subscriber has this email address",
+                             ? "another subscriber has this phone number"
+                             : "another subscriber has this email address",
                          s.email.empty() ? "phone" : "email");
   t.put(contacts_, key, s.id);
   return {};
@@ -405,7 +392,8 @@ outcome database::upsert_subscriber(lmdb::txn& t, const subscriber& in,
       existing = read_subscriber(t, in.account_id, std::string{*id});
   }
   if (!existing && !in.phone.empty()) {
-    // A phone-only subscriber who now gives an email too becomes that email's subscriber.
+    // A phone-only subscriber who now gives an email too becomes that email's
+    // subscriber.
     if (auto id = t.get(contacts_, cat(in.account_id, "p", in.phone))) {
       auto found = read_subscriber(t, in.account_id, std::string{*id});
       if (found && (found->email.empty() || in.email.empty()))
@@ -421,56 +409,48 @@ outcome database::upsert_subscriber(lmdb::txn& t, const subscriber& in,
   created = false;
   stored = std::move(*existing);
   auto old_contact = contact_key(stored);
-  if (stored.email.empty() && !in.email.empty())
-    stored.email = in.email;
-  if (!in.phone.empty())
-    stored.phone = in.phone;
-  if (!in.name.empty())
-    stored.name = in.name;
-  if (!in.first_name.empty())
-    stored.first_name = in.first_name;
-  if (!in.last_name.empty())
-    stored.last_name = in.last_name;
+  if (stored.email.empty() && !in.email.empty()) stored.email = in.email;
+  if (!in.phone.empty()) stored.phone = in.phone;
+  if (!in.name.empty()) stored.name = in.name;
+  if (!in.first_name.empty()) stored.first_name = in.first_name;
+  if (!in.last_name.empty()) stored.last_name = in.last_name;
   for (auto& [k, v] : in.fields) {
-    auto it = std::lower_bound(stored.fields.begin(), stored.fields.end(), k,
-                               [](auto& p, auto& key) { return p.first < key; });
+    auto it =
+        std::lower_bound(stored.fields.begin(), stored.fields.end(), k,
+                         [](auto& p, auto& key) { return p.first < key; });
     if (it != stored.fields.end() && it->first == k)
       it->second = v;
     else
       stored.fields.insert(it, {k, v});
   }
   merge_sorted_unique(stored.tags, in.tags);
-  if (!in.campaign_id.empty()
-      && std::find(stored.campaign_ids.begin(), stored.campaign_ids.end(),
-                   in.campaign_id)
-           == stored.campaign_ids.end())
+  if (!in.campaign_id.empty() &&
+      std::find(stored.campaign_ids.begin(), stored.campaign_ids.end(),
+                in.campaign_id) == stored.campaign_ids.end())
     stored.campaign_ids.push_back(in.campaign_id);
-  if (stored.campaign_id.empty())
-    stored.campaign_id = in.campaign_id;
+  if (stored.campaign_id.empty()) stored.campaign_id = in.campaign_id;
   if (stored.status != "subscribed") {
-    // Signing up again is a fresh opt-in: it resubscribes and its consent replaces the old.
+    // Signing up again is a fresh opt-in: it resubscribes and its consent
+    // replaces the old.
     stored.status = "subscribed";
     stored.opt_in = in.opt_in;
   }
   stored.updated_at = in.updated_at;
   if (contact_key(stored) != old_contact) {
     t.del(contacts_, old_contact);
-    if (auto r = add_contact_key(t, stored); !r)
-      return r;
+    if (auto r = add_contact_key(t, stored); !r) return r;
   }
   write_subscriber(t, stored);
   return {};
 }
 
 outcome database::modify_subscriber(
-  lmdb::txn& t, std::string_view account_id, std::string_view id,
-  const std::function<outcome(subscriber&)>& change, subscriber& result) {
+    lmdb::txn& t, std::string_view account_id, std::string_view id,
+    const std::function<outcome(subscriber&)>& change, subscriber& result) {
   auto old = read_subscriber(t, account_id, id);
-  if (!old)
-    return outcome::fail(outcome::not_found, "no such subscriber");
+  if (!old) return outcome::fail(outcome::not_found, "no such subscriber");
   result = *old;
-  if (auto r = change(result); !r)
-    return r;
+  if (auto r = change(result); !r) return r;
   result.id = old->id; // identity and key parts never change
   result.account_id = old->account_id;
   result.subscribed_at = old->subscribed_at;
@@ -480,8 +460,7 @@ outcome database::modify_subscriber(
                          "email");
   if (contact_key(*old) != contact_key(result)) {
     remove_contact_keys(t, *old);
-    if (auto r = add_contact_key(t, result); !r)
-      return r;
+    if (auto r = add_contact_key(t, result); !r) return r;
   }
   write_subscriber(t, result);
   return {};
@@ -490,8 +469,7 @@ outcome database::modify_subscriber(
 outcome database::delete_subscriber(lmdb::txn& t, std::string_view account_id,
                                     std::string_view id) {
   auto old = read_subscriber(t, account_id, id);
-  if (!old)
-    return outcome::fail(outcome::not_found, "no such subscriber");
+  if (!old) return outcome::fail(outcome::not_found, "no such subscriber");
   remove_contact_keys(t, *old);
   auto ts = be64(old->subscribed_at);
   t.del(subscribers_, cat(account_id, ts, id));
@@ -529,11 +507,9 @@ database::subscribers(std::string_view account_id,
     subscriber s;
     if (decode(cur.value(), s) && filter.matches(s)) {
       page.items.push_back(std::move(s));
-      if (page.items.size() == limit)
-        break;
+      if (page.items.size() == limit) break;
     }
-    if (++scanned >= max_scan)
-      break;
+    if (++scanned >= max_scan) break;
   }
   if (ok && starts_with(cur.key(), account_id)) {
     // Stopped early: is there anything older?
@@ -555,16 +531,14 @@ database::export_page(std::string_view account_id,
     ok = cur.seek(account_id);
   } else {
     ok = cur.seek(after);
-    if (ok && cur.key() == after)
-      ok = cur.next();
+    if (ok && cur.key() == after) ok = cur.next();
   }
   size_t emitted = 0;
   for (; ok && starts_with(cur.key(), account_id); ok = cur.next()) {
     subscriber s;
     if (decode(cur.value(), s) && filter.matches(s)) {
       row(s);
-      if (++emitted == limit)
-        return std::string{cur.key()};
+      if (++emitted == limit) return std::string{cur.key()};
     }
   }
   return {};
@@ -580,14 +554,15 @@ size_t database::subscriber_count(std::string_view account_id) {
   return n;
 }
 
-// -- Mailchimp ---------------------------------------------------------------------------------
+// -- Mailchimp
+// ---------------------------------------------------------------------------------
 
-std::optional<oauth_state> database::oauth_state_by_hash(std::string_view state_hash) {
+std::optional<oauth_state>
+database::oauth_state_by_hash(std::string_view state_hash) {
   reader r{*this};
   auto v = r.txn.get(oauth_states_, state_hash);
   oauth_state s;
-  if (!v || !decode(*v, s))
-    return std::nullopt;
+  if (!v || !decode(*v, s)) return std::nullopt;
   return s;
 }
 
@@ -629,8 +604,7 @@ database::mailchimp_connection_of(std::string_view account_id) {
   reader r{*this};
   auto v = r.txn.get(mailchimp_connections_, account_id);
   mailchimp_connection c;
-  if (!v || !decode(*v, c))
-    return std::nullopt;
+  if (!v || !decode(*v, c)) return std::nullopt;
   return c;
 }
 
@@ -640,8 +614,7 @@ std::vector<mailchimp_connection> database::mailchimp_connections() {
   lmdb::cursor cur{r.txn, mailchimp_connections_};
   for (bool ok = cur.first(); ok; ok = cur.next()) {
     mailchimp_connection c;
-    if (decode(cur.value(), c))
-      out.push_back(std::move(c));
+    if (decode(cur.value(), c)) out.push_back(std::move(c));
   }
   return out;
 }
@@ -653,8 +626,8 @@ outcome database::put_mailchimp_connection(lmdb::txn& t,
 }
 
 outcome database::modify_mailchimp_connection(
-  lmdb::txn& t, std::string_view account_id,
-  const std::function<void(mailchimp_connection&)>& change) {
+    lmdb::txn& t, std::string_view account_id,
+    const std::function<void(mailchimp_connection&)>& change) {
   auto v = t.get(mailchimp_connections_, account_id);
   mailchimp_connection c;
   if (!v || !decode(*v, c))
@@ -667,8 +640,8 @@ outcome database::modify_mailchimp_connection(
 outcome database::delete_mailchimp_connection(lmdb::txn& t,
                                               std::string_view account_id) {
   if (auto v = t.get(mailchimp_connections_, account_id)) {
-    // Overwrite before deleting, so the page that held the sealed token is rewritten
-    // rather than only unlinked.
+    // Overwrite before deleting, so the page that held the sealed token is
+    // rewritten rather than only unlinked.
     std::string zeros(v->size(), '\0');
     t.put(mailchimp_connections_, account_id, zeros);
     t.del(mailchimp_connections_, account_id);
@@ -677,18 +650,17 @@ outcome database::delete_mailchimp_connection(lmdb::txn& t,
   return outcome::fail(outcome::not_found, "Mailchimp is not connected");
 }
 
-// -- jobs ----------------------------------------------------------------------------------------
+// -- jobs
+// ----------------------------------------------------------------------------------------
 
 std::optional<sync_job> database::job_by_id(std::string_view account_id,
                                             std::string_view id) {
   reader r{*this};
   auto ts = r.txn.get(job_keys_, cat(account_id, id));
-  if (!ts)
-    return std::nullopt;
+  if (!ts) return std::nullopt;
   auto v = r.txn.get(jobs_, cat(account_id, *ts, id));
   sync_job j;
-  if (!v || !decode(*v, j))
-    return std::nullopt;
+  if (!v || !decode(*v, j)) return std::nullopt;
   return j;
 }
 
@@ -715,14 +687,12 @@ database::jobs(std::string_view account_id, std::string_view status,
   for (; ok && starts_with(cur.key(), account_id); ok = cur.prev()) {
     last_key = cur.key();
     sync_job j;
-    if (decode(cur.value(), j) && (status.empty() || j.status == status)
-        && (provider.empty() || j.provider == provider)) {
+    if (decode(cur.value(), j) && (status.empty() || j.status == status) &&
+        (provider.empty() || j.provider == provider)) {
       page.items.push_back(std::move(j));
-      if (page.items.size() == limit)
-        break;
+      if (page.items.size() == limit) break;
     }
-    if (++scanned >= max_scan)
-      break;
+    if (++scanned >= max_scan) break;
   }
   if (ok && starts_with(cur.key(), account_id)) {
     if (cur.prev() && starts_with(cur.key(), account_id))
@@ -737,7 +707,8 @@ std::vector<sync_job> database::unfinished_jobs() {
   lmdb::cursor cur{r.txn, jobs_};
   for (bool ok = cur.first(); ok; ok = cur.next()) {
     sync_job j;
-    if (decode(cur.value(), j) && (j.status == "PENDING" || j.status == "RUNNING"))
+    if (decode(cur.value(), j) &&
+        (j.status == "PENDING" || j.status == "RUNNING"))
       out.push_back(std::move(j));
   }
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
@@ -758,14 +729,12 @@ outcome database::modify_job(lmdb::txn& t, std::string_view account_id,
                              const std::function<outcome(sync_job&)>& change,
                              sync_job& result) {
   auto ts = t.get(job_keys_, cat(account_id, id));
-  if (!ts)
-    return outcome::fail(outcome::not_found, "no such job");
+  if (!ts) return outcome::fail(outcome::not_found, "no such job");
   std::string key = cat(account_id, *ts, id);
   auto v = t.get(jobs_, key);
   if (!v || !decode(*v, result))
     return outcome::fail(outcome::not_found, "no such job");
-  if (auto r = change(result); !r)
-    return r;
+  if (auto r = change(result); !r) return r;
   t.put(jobs_, key, encode(result));
   return {};
 }

@@ -1,6 +1,6 @@
-// The LMDB schema and every query and change on it. Reads open their own short read-only
-// transaction and are safe from any thread; changes are write_ops that only the STORE actor
-// applies, inside its group-commit transaction.
+// The LMDB schema and every query and change on it. Reads open their own short
+// read-only transaction and are safe from any thread; changes are write_ops
+// that only the STORE actor applies, inside its group-commit transaction.
 #pragma once
 
 #include "storage/lmdb.hpp"
@@ -15,7 +15,8 @@
 
 namespace ls::store {
 
-/// How a change ended, as the API maps it: ok, or an error with a message for the user.
+/// How a change ended, as the API maps it: ok, or an error with a message for
+/// the user.
 struct outcome {
   enum code_t { ok, not_found, conflict, invalid, storage } code = ok;
   std::string message;
@@ -28,9 +29,10 @@ struct outcome {
 
 class database;
 
-/// A change. apply() runs inside a nested transaction of the group commit; it may run again
-/// (on a fresh transaction) when the map had to grow, so it must not keep side effects outside
-/// the transaction except its result fields, which it overwrites.
+/// A change. apply() runs inside a nested transaction of the group commit; it
+/// may run again (on a fresh transaction) when the map had to grow, so it must
+/// not keep side effects outside the transaction except its result fields,
+/// which it overwrites.
 struct write_op {
   virtual ~write_op() = default;
   virtual outcome apply(database& db, lmdb::txn& t) = 0;
@@ -44,7 +46,7 @@ write_op_ptr make_op(std::function<outcome(database&, lmdb::txn&)> fn);
 struct subscriber_filter {
   std::string campaign_id;       ///< signed up through this campaign
   std::vector<std::string> tags; ///< has any of these
-  std::string q;                 ///< case-insensitive substring of email, phone or names
+  std::string q; ///< case-insensitive substring of email, phone or names
   bool matches(const subscriber& s) const;
 };
 
@@ -62,19 +64,22 @@ public:
   database(const std::string& path, uint64_t map_size);
 
   lmdb::env& env() { return env_; }
-  /// Readers hold it shared for the life of a read transaction; map growth holds it exclusive
-  /// (LMDB may only change the map size with no transaction open in the process).
+  /// Readers hold it shared for the life of a read transaction; map growth
+  /// holds it exclusive (LMDB may only change the map size with no transaction
+  /// open in the process).
   std::shared_mutex& resize_lock() { return resize_lock_; }
-  /// Doubles the map (called by the STORE on MDB_MAP_FULL). Returns the new size.
+  /// Doubles the map (called by the STORE on MDB_MAP_FULL). Returns the new
+  /// size.
   uint64_t grow_map();
   /// true when a read transaction can be opened (for /healthz).
   bool healthy();
-  /// Drops this process's mapping of the pages read so far (they stay in the page cache). A
-  /// long scan calls it now and then, so the memory-mapped file does not count against the
-  /// process's resident memory without bound.
+  /// Drops this process's mapping of the pages read so far (they stay in the
+  /// page cache). A long scan calls it now and then, so the memory-mapped file
+  /// does not count against the process's resident memory without bound.
   void release_mapped_pages();
 
-  // -- reads ---------------------------------------------------------------------------------
+  // -- reads
+  // ---------------------------------------------------------------------------------
   std::optional<account> account_by_id(std::string_view id);
   std::optional<account> account_by_email(std::string_view email);
   std::optional<account> account_by_handle(std::string_view handle);
@@ -91,44 +96,52 @@ public:
 
   std::optional<subscriber> subscriber_by_id(std::string_view account_id,
                                              std::string_view id);
-  /// Newest first. `cursor` from a previous page (empty for the first); `limit` 1..500. At
-  /// most `max_scan` records are looked at per call, so a page may hold fewer items than
-  /// `limit` and still have a next cursor. Returns nullopt for a malformed cursor.
+  /// Newest first. `cursor` from a previous page (empty for the first);
+  /// `limit` 1..500. At most `max_scan` records are looked at per call, so a
+  /// page may hold fewer items than `limit` and still have a next cursor.
+  /// Returns nullopt for a malformed cursor.
   std::optional<subscriber_page>
   subscribers(std::string_view account_id, const subscriber_filter& filter,
               std::string_view cursor, size_t limit, size_t max_scan = 20000);
-  /// Oldest first, for exports: calls `row` for up to `limit` matching subscribers after
-  /// `after` (a key returned before; empty = from the start) and returns the key to continue
-  /// from, or an empty string at the end.
+  /// Oldest first, for exports: calls `row` for up to `limit` matching
+  /// subscribers after `after` (a key returned before; empty = from the start)
+  /// and returns the key to continue from, or an empty string at the end.
   std::string export_page(std::string_view account_id,
-                          const subscriber_filter& filter, std::string_view after,
-                          size_t limit,
+                          const subscriber_filter& filter,
+                          std::string_view after, size_t limit,
                           const std::function<void(const subscriber&)>& row);
   size_t subscriber_count(std::string_view account_id);
 
   std::optional<oauth_state> oauth_state_by_hash(std::string_view state_hash);
-  std::optional<mailchimp_connection> mailchimp_connection_of(std::string_view account_id);
+  std::optional<mailchimp_connection>
+  mailchimp_connection_of(std::string_view account_id);
   /// Every Mailchimp connection (start-up).
   std::vector<mailchimp_connection> mailchimp_connections();
 
-  std::optional<sync_job> job_by_id(std::string_view account_id, std::string_view id);
+  std::optional<sync_job> job_by_id(std::string_view account_id,
+                                    std::string_view id);
   struct job_page {
     std::vector<sync_job> items;
     std::string next_cursor;
   };
-  /// Newest first; `status` / `provider` filter when not empty. nullopt for a bad cursor.
-  std::optional<job_page> jobs(std::string_view account_id, std::string_view status,
-                               std::string_view provider, std::string_view cursor,
-                               size_t limit, size_t max_scan = 20000);
+  /// Newest first; `status` / `provider` filter when not empty. nullopt for a
+  /// bad cursor.
+  std::optional<job_page> jobs(std::string_view account_id,
+                               std::string_view status,
+                               std::string_view provider,
+                               std::string_view cursor, size_t limit,
+                               size_t max_scan = 20000);
   /// Every job that is PENDING or RUNNING, oldest first (start-up).
   std::vector<sync_job> unfinished_jobs();
 
-  // -- changes (only inside a write_op) -------------------------------------------------------
+  // -- changes (only inside a write_op)
+  // -------------------------------------------------------
   outcome insert_account(lmdb::txn& t, const account& a,
                          std::string_view api_token_hash);
   outcome set_api_token(lmdb::txn& t, std::string_view account_id,
                         std::string_view new_hash);
-  outcome put_session(lmdb::txn& t, std::string_view token_hash, const session& s);
+  outcome put_session(lmdb::txn& t, std::string_view token_hash,
+                      const session& s);
   outcome delete_session(lmdb::txn& t, std::string_view token_hash);
 
   /// Inserts or replaces; checks that the slug is free in the account.
@@ -138,13 +151,15 @@ public:
   outcome delete_campaign(lmdb::txn& t, std::string_view account_id,
                           std::string_view id);
 
-  /// A signup: merges into the subscriber with the same email (or phone, when there is no
-  /// email), else creates one. `incoming` carries the new values (id, account_id, times and
-  /// consent filled in by the caller). `created` tells which happened; `stored` is the result.
+  /// A signup: merges into the subscriber with the same email (or phone, when
+  /// there is no email), else creates one. `incoming` carries the new values
+  /// (id, account_id, times and consent filled in by the caller). `created`
+  /// tells which happened; `stored` is the result.
   outcome upsert_subscriber(lmdb::txn& t, const subscriber& incoming,
                             subscriber& stored, bool& created);
-  /// Changes a subscriber in place: `change` edits the stored record (its outcome, when not
-  /// ok, aborts); a changed email or phone is re-indexed. `result` is the stored record.
+  /// Changes a subscriber in place: `change` edits the stored record (its
+  /// outcome, when not ok, aborts); a changed email or phone is re-indexed.
+  /// `result` is the stored record.
   outcome modify_subscriber(lmdb::txn& t, std::string_view account_id,
                             std::string_view id,
                             const std::function<outcome(subscriber&)>& change,
@@ -154,23 +169,29 @@ public:
 
   outcome put_oauth_state(lmdb::txn& t, std::string_view state_hash,
                           const oauth_state& s);
-  /// Marks the state used; conflict when it was used already, not_found when unknown.
-  outcome consume_oauth_state(lmdb::txn& t, std::string_view state_hash, int64_t now,
-                              oauth_state& found);
-  /// Drops states that expired more than a day ago (their replays then read as unknown).
+  /// Marks the state used; conflict when it was used already, not_found when
+  /// unknown.
+  outcome consume_oauth_state(lmdb::txn& t, std::string_view state_hash,
+                              int64_t now, oauth_state& found);
+  /// Drops states that expired more than a day ago (their replays then read as
+  /// unknown).
   void purge_oauth_states(lmdb::txn& t, int64_t now);
   outcome put_mailchimp_connection(lmdb::txn& t, const mailchimp_connection& c);
   /// Changes the stored connection; not_found when there is none.
   outcome modify_mailchimp_connection(
-    lmdb::txn& t, std::string_view account_id,
-    const std::function<void(mailchimp_connection&)>& change);
-  outcome delete_mailchimp_connection(lmdb::txn& t, std::string_view account_id);
+      lmdb::txn& t, std::string_view account_id,
+      const std::function<void(mailchimp_connection&)>& change);
+  outcome delete_mailchimp_connection(lmdb::txn& t,
+                                      std::string_view account_id);
 
   /// Inserts or replaces a job (its created_at never changes).
   outcome put_job(lmdb::txn& t, const sync_job& j);
-  /// Changes a stored job; `change` returns an outcome to refuse (e.g. a wrong state).
-  outcome modify_job(lmdb::txn& t, std::string_view account_id, std::string_view id,
-                     const std::function<outcome(sync_job&)>& change, sync_job& result);
+  /// Changes a stored job; `change` returns an outcome to refuse (e.g. a wrong
+  /// state).
+  outcome modify_job(lmdb::txn& t, std::string_view account_id,
+                     std::string_view id,
+                     const std::function<outcome(sync_job&)>& change,
+                     sync_job& result);
 
 private:
   friend struct schema;
@@ -183,9 +204,9 @@ private:
 
   lmdb::env env_;
   std::shared_mutex resize_lock_;
-  lmdb::dbi meta_, accounts_, account_by_email_, account_by_handle_, api_tokens_,
-    sessions_, campaigns_, subscribers_, subscriber_keys_, contacts_, oauth_states_,
-    mailchimp_connections_, jobs_, job_keys_;
+  lmdb::dbi meta_, accounts_, account_by_email_, account_by_handle_,
+      api_tokens_, sessions_, campaigns_, subscribers_, subscriber_keys_,
+      contacts_, oauth_states_, mailchimp_connections_, jobs_, job_keys_;
 };
 
 } // namespace ls::store

@@ -14,29 +14,29 @@ MDB_val to_val(std::string_view s) {
 }
 
 void check(const char* where, int rc) {
-  if (rc != MDB_SUCCESS)
-    throw error(where, rc);
+  if (rc != MDB_SUCCESS) throw error(where, rc);
 }
 
-/// LMDB refuses (MDB_BAD_VALSIZE) empty keys and keys longer than its limit (511 bytes by
-/// default): no such key can be stored, so looking one up finds nothing.
+/// LMDB refuses (MDB_BAD_VALSIZE) empty keys and keys longer than its limit
+/// (511 bytes by default): no such key can be stored, so looking one up finds
+/// nothing.
 bool storable_key(MDB_txn* t, std::string_view key) {
-  return !key.empty()
-         && key.size() <= static_cast<size_t>(mdb_env_get_maxkeysize(mdb_txn_env(t)));
+  return !key.empty() &&
+         key.size() <=
+             static_cast<size_t>(mdb_env_get_maxkeysize(mdb_txn_env(t)));
 }
 
 } // namespace
 
 error::error(const char* where, int code)
-  : std::runtime_error(std::string{"lmdb "} + where + ": " + mdb_strerror(code)),
-    code_(code) {
-}
+    : std::runtime_error(std::string{"lmdb "} + where + ": " +
+                         mdb_strerror(code)),
+      code_(code) {}
 
 env::env(const std::string& dir, uint64_t map_size, unsigned max_dbs) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec)
-    throw error("create directory", ec.value());
+  if (ec) throw error("create directory", ec.value());
   check("env_create", mdb_env_create(&env_));
   try {
     check("set_maxdbs", mdb_env_set_maxdbs(env_, max_dbs));
@@ -50,8 +50,7 @@ env::env(const std::string& dir, uint64_t map_size, unsigned max_dbs) {
 }
 
 env::~env() {
-  if (env_)
-    mdb_env_close(env_);
+  if (env_) mdb_env_close(env_);
 }
 
 uint64_t env::map_size() const {
@@ -86,12 +85,10 @@ txn txn::nested(env& e, txn& parent) {
   return txn{t};
 }
 
-txn::txn(txn&& other) noexcept : txn_(std::exchange(other.txn_, nullptr)) {
-}
+txn::txn(txn&& other) noexcept : txn_(std::exchange(other.txn_, nullptr)) {}
 
 txn::~txn() {
-  if (txn_)
-    mdb_txn_abort(txn_);
+  if (txn_) mdb_txn_abort(txn_);
 }
 
 dbi txn::open(const char* name, unsigned flags) {
@@ -101,13 +98,11 @@ dbi txn::open(const char* name, unsigned flags) {
 }
 
 std::optional<std::string_view> txn::get(dbi db, std::string_view key) {
-  if (!storable_key(txn_, key))
-    return std::nullopt;
+  if (!storable_key(txn_, key)) return std::nullopt;
   auto k = to_val(key);
   MDB_val v;
   auto rc = mdb_get(txn_, db, &k, &v);
-  if (rc == MDB_NOTFOUND)
-    return std::nullopt;
+  if (rc == MDB_NOTFOUND) return std::nullopt;
   check("get", rc);
   return std::string_view{static_cast<const char*>(v.mv_data), v.mv_size};
 }
@@ -123,19 +118,16 @@ bool txn::put_if_absent(dbi db, std::string_view key, std::string_view value) {
   auto k = to_val(key);
   auto v = to_val(value);
   auto rc = mdb_put(txn_, db, &k, &v, MDB_NOOVERWRITE);
-  if (rc == MDB_KEYEXIST)
-    return false;
+  if (rc == MDB_KEYEXIST) return false;
   check("put", rc);
   return true;
 }
 
 bool txn::del(dbi db, std::string_view key) {
-  if (!storable_key(txn_, key))
-    return false;
+  if (!storable_key(txn_, key)) return false;
   auto k = to_val(key);
   auto rc = mdb_del(txn_, db, &k, nullptr);
-  if (rc == MDB_NOTFOUND)
-    return false;
+  if (rc == MDB_NOTFOUND) return false;
   check("del", rc);
   return true;
 }
@@ -146,8 +138,7 @@ void txn::commit() {
 }
 
 void txn::abort() {
-  if (auto t = std::exchange(txn_, nullptr))
-    mdb_txn_abort(t);
+  if (auto t = std::exchange(txn_, nullptr)) mdb_txn_abort(t);
 }
 
 cursor::cursor(txn& t, dbi db) {
@@ -160,8 +151,7 @@ cursor::~cursor() {
 
 bool cursor::move(MDB_cursor_op op) {
   auto rc = mdb_cursor_get(cur_, &k_, &v_, op);
-  if (rc == MDB_NOTFOUND)
-    return false;
+  if (rc == MDB_NOTFOUND) return false;
   check("cursor_get", rc);
   return true;
 }

@@ -1,11 +1,11 @@
-// A small RAII wrapper over LMDB: exceptions for real failures, optional for not-found,
-// string_view values that live as long as their transaction. Debian's liblmdb++-dev is the 2016
-// lmdbxx fork with known double frees, so we keep our own (~200 lines).
+// A small RAII wrapper over LMDB: exceptions for real failures, optional for
+// not-found, string_view values that live as long as their transaction.
+// Debian's liblmdb++-dev is the 2016 lmdbxx fork with known double frees, so we
+// keep our own (~200 lines).
 #pragma once
 
-#include <lmdb.h>
-
 #include <cstdint>
+#include <lmdb.h>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -29,8 +29,8 @@ class txn;
 /// An open environment (one per process per directory).
 class env {
 public:
-  /// Opens `dir` (created if missing) with MDB_NOTLS so read transactions may move between
-  /// threads and many threads may read concurrently.
+  /// Opens `dir` (created if missing) with MDB_NOTLS so read transactions may
+  /// move between threads and many threads may read concurrently.
   env(const std::string& dir, uint64_t map_size, unsigned max_dbs);
   ~env();
   env(const env&) = delete;
@@ -46,7 +46,8 @@ private:
   MDB_env* env_ = nullptr;
 };
 
-/// A named database handle (opened once, inside a write transaction at start-up).
+/// A named database handle (opened once, inside a write transaction at
+/// start-up).
 using dbi = MDB_dbi;
 
 /// A transaction; aborted on destruction unless committed.
@@ -54,7 +55,8 @@ class txn {
 public:
   static txn read(env& e);
   static txn write(env& e);
-  /// A nested write transaction: its changes join the parent's on commit, vanish on abort.
+  /// A nested write transaction: its changes join the parent's on commit,
+  /// vanish on abort.
   static txn nested(env& e, txn& parent);
   txn(txn&& other) noexcept;
   txn& operator=(txn&&) = delete;
@@ -62,7 +64,8 @@ public:
 
   dbi open(const char* name, unsigned flags = MDB_CREATE);
   std::optional<std::string_view> get(dbi db, std::string_view key);
-  void put(dbi db, std::string_view key, std::string_view value, unsigned flags = 0);
+  void put(dbi db, std::string_view key, std::string_view value,
+           unsigned flags = 0);
   /// false when the key was already present (and nothing changed)
   bool put_if_absent(dbi db, std::string_view key, std::string_view value);
   bool del(dbi db, std::string_view key);
@@ -75,7 +78,8 @@ private:
   MDB_txn* txn_;
 };
 
-/// A cursor within one transaction; closed on destruction (always before the commit).
+/// A cursor within one transaction; closed on destruction (always before the
+/// commit).
 class cursor {
 public:
   cursor(txn& t, dbi db);

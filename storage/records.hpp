@@ -1,4 +1,5 @@
-// The stored records. Times are microseconds since the Unix epoch; absent strings are empty.
+// The stored records. Times are microseconds since the Unix epoch; absent
+// strings are empty.
 #pragma once
 
 #include <cstdint>
@@ -63,10 +64,10 @@ struct subscriber {
   std::string name;
   std::string first_name;
   std::string last_name;
-  field_values fields;           ///< sorted by key, unique keys
-  std::vector<std::string> tags; ///< sorted, unique
-  std::string source;            ///< "form", "api"
-  std::string campaign_id;       ///< the campaign of the first signup
+  field_values fields;                   ///< sorted by key, unique keys
+  std::vector<std::string> tags;         ///< sorted, unique
+  std::string source;                    ///< "form", "api"
+  std::string campaign_id;               ///< the campaign of the first signup
   std::vector<std::string> campaign_ids; ///< every campaign signed up through
   std::string status = "subscribed";     ///< subscribed | unsubscribed
   int64_t subscribed_at = 0;             ///< first signup, kept on repeats
@@ -76,18 +77,21 @@ struct subscriber {
   const std::string* field(std::string_view key) const;
 };
 
-/// A pending OAuth authorization: stored under the SHA-256 of the random `state`.
+/// A pending OAuth authorization: stored under the SHA-256 of the random
+/// `state`.
 struct oauth_state {
   std::string account_id;
-  std::string session_hash; ///< the session that started it; empty for API-token callers
+  std::string session_hash; ///< the session that started it; empty for
+                            ///< API-token callers
   std::string redirect_uri;
   int64_t created_at = 0;
   int64_t expires_at = 0;
-  int64_t consumed_at = 0; ///< set once used, so a replay is told apart from a forgery
+  int64_t consumed_at =
+      0; ///< set once used, so a replay is told apart from a forgery
 };
 
-/// An account's Mailchimp connection. The token is sealed (libsodium secretbox) with the
-/// key kept outside LMDB; its plaintext never reaches storage.
+/// An account's Mailchimp connection. The token is sealed (libsodium secretbox)
+/// with the key kept outside LMDB; its plaintext never reaches storage.
 struct mailchimp_connection {
   std::string account_id;
   std::string status = "connected"; ///< connected | needs_reconnect
@@ -113,8 +117,9 @@ struct skip_count {
 struct sync_job {
   std::string id; ///< job_…
   std::string account_id;
-  std::string provider;          ///< mailchimp | kit | klaviyo | hubspot
-  std::string status = "PENDING"; ///< PENDING | RUNNING | COMPLETED | FAILED | CANCELLED
+  std::string provider; ///< mailchimp | kit | klaviyo | hubspot
+  std::string status =
+      "PENDING"; ///< PENDING | RUNNING | COMPLETED | FAILED | CANCELLED
   std::string scope_type = "all"; ///< all | campaign
   std::string scope_campaign_id;
   std::string audience_id;
@@ -130,7 +135,8 @@ struct sync_job {
   uint64_t updated = 0;
   uint64_t skipped = 0;
   uint64_t phone_only = 0;
-  uint64_t unsubscribed = 0; ///< unsubscribed on LinkStacked: never sent, not in total
+  uint64_t unsubscribed =
+      0; ///< unsubscribed on LinkStacked: never sent, not in total
   skip_count must_resubscribe, invalid_email, forgotten, other;
   std::vector<std::string> other_reasons;
   std::vector<std::string> notes;
@@ -139,13 +145,14 @@ struct sync_job {
   /// The subscriber key up to which every batch is acknowledged (resume point).
   std::string cursor;
   bool cancel_requested = false;
-  bool since_last_handoff = false; ///< hand-off jobs: only subscribers added since the last one
+  bool since_last_handoff =
+      false; ///< hand-off jobs: only subscribers added since the last one
   int64_t since_us = 0;
 };
 
-// Binary codec: one leading version byte per record kind, then the fields. decode() reads every
-// version it has ever written (older records get defaults for newer fields) and returns false on
-// a corrupt or unknown record.
+// Binary codec: one leading version byte per record kind, then the fields.
+// decode() reads every version it has ever written (older records get defaults
+// for newer fields) and returns false on a corrupt or unknown record.
 std::string encode(const account& x);
 std::string encode(const session& x);
 std::string encode(const campaign& x);

@@ -1,7 +1,8 @@
-// The outbound HTTP/1.1 client (Mailchimp, webhooks) on Beast and OpenSSL: https with
-// certificate and host name verification against the system's CAs (never switched off), plain
-// http, keep-alive connection reuse, and a deadline on every request. This header includes no
-// Beast: client.cpp is the only translation unit that instantiates it.
+// The outbound HTTP/1.1 client (Mailchimp, webhooks) on Beast and OpenSSL:
+// https with certificate and host name verification against the system's CAs
+// (never switched off), plain http, keep-alive connection reuse, and a deadline
+// on every request. This header includes no Beast: client.cpp is the only
+// translation unit that instantiates it.
 #pragma once
 
 #include <chrono>
@@ -19,30 +20,34 @@ struct client_request {
   std::string url; ///< absolute http:// or https:// URL
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  std::chrono::milliseconds timeout = std::chrono::seconds(120); ///< whole exchange
-  /// When set, connect to this address instead of resolving the URL's host (the Host header
-  /// and TLS SNI/verification still use the URL's host). For SSRF-checked webhook delivery.
+  std::chrono::milliseconds timeout =
+      std::chrono::seconds(120); ///< whole exchange
+  /// When set, connect to this address instead of resolving the URL's host (the
+  /// Host header and TLS SNI/verification still use the URL's host). For
+  /// SSRF-checked webhook delivery.
   std::string connect_address;
 };
 
 struct client_response {
   unsigned status = 0; ///< 0 when the exchange failed (see error)
-  std::vector<std::pair<std::string, std::string>> headers; ///< names lowercased
+  std::vector<std::pair<std::string, std::string>>
+      headers; ///< names lowercased
   std::string body;
-  /// Empty on success; otherwise a short reason: "timeout", "connection refused",
-  /// "connection reset", "tls: certificate verify failed", "bad url", ...
+  /// Empty on success; otherwise a short reason: "timeout", "connection
+  /// refused", "connection reset", "tls: certificate verify failed", "bad url",
+  /// ...
   std::string error;
   bool ok() const { return error.empty(); }
   const std::string* header(std::string_view lowercase_name) const {
     for (auto& [k, v] : headers)
-      if (k == lowercase_name)
-        return &v;
+      if (k == lowercase_name) return &v;
     return nullptr;
   }
 };
 
 struct client_options {
-  /// PEM file of extra trusted CAs (tests); the system's CAs are always trusted too.
+  /// PEM file of extra trusted CAs (tests); the system's CAs are always trusted
+  /// too.
   std::string extra_ca_file;
   size_t max_idle_per_host = 16;
   std::chrono::seconds idle_timeout{30};
@@ -58,11 +63,12 @@ public:
   client(const client&) = delete;
   client& operator=(const client&) = delete;
 
-  /// Starts the exchange; `done` runs exactly once, on the client's io thread (so it must not
-  /// block: hand the result on, e.g. with caf::anon_send).
+  /// Starts the exchange; `done` runs exactly once, on the client's io thread
+  /// (so it must not block: hand the result on, e.g. with caf::anon_send).
   void send(client_request req, std::function<void(client_response)> done);
 
-  /// Fails what is in flight with error "stopped" and joins the thread. Idempotent.
+  /// Fails what is in flight with error "stopped" and joins the thread.
+  /// Idempotent.
   void stop();
 
 private:

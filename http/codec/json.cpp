@@ -1,5 +1,7 @@
 #include "http/codec/json.hpp"
 
+#include "http/codec/utf8.hpp"
+
 #include <charconv>
 
 namespace ls::json {
@@ -8,36 +10,8 @@ namespace {
 
 // Length of the valid UTF-8 sequence at s[i], or 0 if it is not valid.
 size_t utf8_sequence_length(std::string_view s, size_t i) {
-  auto c = static_cast<unsigned char>(s[i]);
-  size_t n;
   uint32_t cp;
-  if (c < 0x80)
-    return 1;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size())
-    return 0;
-  for (size_t k = 1; k < n; ++k) {
-    auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  // Reject overlong forms, surrogates and values past U+10FFFF.
-  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)
-      || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-    return 0;
-  return n;
+  return utf8::decode(s, i, cp);
 }
 
 } // namespace
@@ -60,32 +34,32 @@ void append_quoted(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '<': // keeps JSON embedded in HTML <script> inert
-        out += "\\u003c";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          out += "\\u00";
-          out.push_back(hex[c >> 4]);
-          out.push_back(hex[c & 0xF]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '<': // keeps JSON embedded in HTML <script> inert
+      out += "\\u003c";
+      break;
+    default:
+      if (c < 0x20 || c == 0x7F) {
+        out += "\\u00";
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 0xF]);
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
     }
     ++i;
   }
@@ -93,8 +67,7 @@ void append_quoted(std::string& out, std::string_view s) {
 }
 
 void writer::separate() {
-  if (need_comma_)
-    out_.push_back(',');
+  if (need_comma_) out_.push_back(',');
 }
 
 writer& writer::begin_object() {

@@ -1,5 +1,6 @@
-// A small streaming JSON writer. simdjson (3.0.1) parses but cannot serialize; a DOM library
-// would allocate a tree per response, and list answers and events are written field by field.
+// A small streaming JSON writer. simdjson (3.0.1) parses but cannot serialize;
+// a DOM library would allocate a tree per response, and list answers and events
+// are written field by field.
 #pragma once
 
 #include <cstdint>
@@ -8,8 +9,8 @@
 
 namespace ls::json {
 
-/// Appends `s` to `out` as a JSON string literal (quotes included). Invalid UTF-8 bytes are
-/// replaced by U+FFFD so the output is always valid JSON.
+/// Appends `s` to `out` as a JSON string literal (quotes included). Invalid
+/// UTF-8 bytes are replaced by U+FFFD so the output is always valid JSON.
 void append_quoted(std::string& out, std::string_view s);
 
 /// Builds a JSON text into a string. Commas are inserted automatically.

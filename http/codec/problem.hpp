@@ -1,4 +1,5 @@
-// application/problem+json answers (RFC 9457), the one error shape of the whole API.
+// application/problem+json answers (RFC 9457), the one error shape of the whole
+// API.
 #pragma once
 
 #include "http/message.hpp"

@@ -754,7 +754,8 @@ http::response account_info(state& st, const user& u) {
       .begin_object()
       .key("company")
       .value(u.account_name)
-      // Mailchimp accounts always carry a postal address (it is required at sign-up).
+      // Mailchimp accounts always carry a postal address (it is required at
+      // sign-up).
       .key("addr1")
       .value("405 N Angier Ave NE")
       .key("addr2")

@@ -635,7 +635,8 @@ struct simulator::impl {
       return control_json(200, std::move(w).str());
     }
     case c_user_tokens: {
-      // The live tokens issued to a user: tests use them to prove where tokens never land.
+      // The live tokens issued to a user: tests use them to prove where tokens
+      // never land.
       auto login = decoded(m.param("login"));
       if (!st.find_user(login))
         return control_problem(404, "No user has this login.");

@@ -14,8 +14,9 @@ std::string cookie_of(const reply& r) {
 } // namespace
 
 TEST_F(accounts, signup_returns_the_account_and_a_token_shown_once) {
-  auto r = call("POST", "/api/v1/accounts",
-                R"({"email":" Ana@Example.ORG ","password":"long enough","handle":"ana"})");
+  auto r = call(
+      "POST", "/api/v1/accounts",
+      R"({"email":" Ana@Example.ORG ","password":"long enough","handle":"ana"})");
   ASSERT_EQ(r.status, 201) << r.body;
   auto j = r.json();
   EXPECT_EQ(str(j["account"]["email"]), "ana@example.org");
@@ -37,28 +38,33 @@ TEST_F(accounts, signup_refuses_bad_input_with_field_errors) {
     std::string field;
   };
   std::vector<bad> cases = {
-    {R"({"email":"x","password":"long enough","handle":"ok"})", 422, "email"},
-    {R"({"email":"a@b.co","password":"short","handle":"ok"})", 422, "password"},
-    {R"({"email":"a@b.co","password":"long enough","handle":"A"})", 422, "handle"},
-    {R"({"email":"a@b.co","password":"long enough","handle":"no spaces"})", 422, "handle"},
-    {R"({"email":"a@b.co","password":"long enough","handle":"ok","admin":true})", 422, "admin"},
-    {R"({"email":1,"password":"long enough","handle":"ok"})", 422, "email"},
-    {R"({"email":"a@b.co","password":["x"],"handle":"ok"})", 422, "password"},
-    {R"({"email":"a@b.co","handle":"ok"})", 422, "password"},
-    {R"({"email":"a@b.co","password":"long enough","handle":"<script>"})", 422, "handle"},
+      {R"({"email":"x","password":"long enough","handle":"ok"})", 422, "email"},
+      {R"({"email":"a@b.co","password":"short","handle":"ok"})", 422,
+       "password"},
+      {R"({"email":"a@b.co","password":"long enough","handle":"A"})", 422,
+       "handle"},
+      {R"({"email":"a@b.co","password":"long enough","handle":"no spaces"})",
+       422, "handle"},
+      {R"({"email":"a@b.co","password":"long enough","handle":"ok","admin":true})",
+       422, "admin"},
+      {R"({"email":1,"password":"long enough","handle":"ok"})", 422, "email"},
+      {R"({"email":"a@b.co","password":["x"],"handle":"ok"})", 422, "password"},
+      {R"({"email":"a@b.co","handle":"ok"})", 422, "password"},
+      {R"({"email":"a@b.co","password":"long enough","handle":"<script>"})",
+       422, "handle"},
   };
   for (auto& c : cases) {
     auto r = call("POST", "/api/v1/accounts", c.body);
     EXPECT_EQ(r.status, c.status) << c.body << " -> " << r.body;
     EXPECT_EQ(r.header("content-type"), "application/problem+json");
     EXPECT_NE(r.body.find("\"field\":\"" + c.field + "\""), std::string::npos)
-      << c.body << " -> " << r.body;
+        << c.body << " -> " << r.body;
   }
   EXPECT_EQ(call("POST", "/api/v1/accounts", "{not json").status, 400);
   EXPECT_EQ(call("POST", "/api/v1/accounts", "[1,2]").status, 422);
   EXPECT_EQ(call("POST", "/api/v1/accounts", R"({"email":"a@b.co"})",
                  {{"content-type", "text/plain"}})
-              .status,
+                .status,
             415);
   auto deep = std::string(100, '[') + std::string(100, ']');
   EXPECT_EQ(call("POST", "/api/v1/accounts", deep).status, 400);
@@ -68,24 +74,28 @@ TEST_F(accounts, signup_refuses_bad_input_with_field_errors) {
 
 TEST_F(accounts, email_and_handle_are_unique) {
   signup("taken");
-  auto r1 = call("POST", "/api/v1/accounts",
-                 R"({"email":"taken@example.org","password":"long enough","handle":"other"})");
+  auto r1 = call(
+      "POST", "/api/v1/accounts",
+      R"({"email":"taken@example.org","password":"long enough","handle":"other"})");
   EXPECT_EQ(r1.status, 409);
   EXPECT_NE(r1.body.find("\"field\":\"email\""), std::string::npos);
-  auto r2 = call("POST", "/api/v1/accounts",
-                 R"({"email":"new@example.org","password":"long enough","handle":"taken"})");
+  auto r2 = call(
+      "POST", "/api/v1/accounts",
+      R"({"email":"new@example.org","password":"long enough","handle":"taken"})");
   EXPECT_EQ(r2.status, 409);
   EXPECT_NE(r2.body.find("\"field\":\"handle\""), std::string::npos);
   // The refused signup left nothing behind: its email is still free.
-  auto r3 = call("POST", "/api/v1/accounts",
-                 R"({"email":"new@example.org","password":"long enough","handle":"fresh"})");
+  auto r3 = call(
+      "POST", "/api/v1/accounts",
+      R"({"email":"new@example.org","password":"long enough","handle":"fresh"})");
   EXPECT_EQ(r3.status, 201) << r3.body;
 }
 
 TEST_F(accounts, session_cookie_needs_csrf_for_writes) {
   auto a = signup("cookie");
-  auto login = call("POST", "/api/v1/session",
-                    R"({"email":"cookie@example.org","password":"correct horse"})");
+  auto login =
+      call("POST", "/api/v1/session",
+           R"({"email":"cookie@example.org","password":"correct horse"})");
   ASSERT_EQ(login.status, 200) << login.body;
   auto set = login.header("set-cookie");
   EXPECT_NE(set.find("HttpOnly"), std::string::npos);
@@ -98,14 +108,16 @@ TEST_F(accounts, session_cookie_needs_csrf_for_writes) {
   ASSERT_EQ(me.status, 200);
   EXPECT_EQ(str(me.json()["csrf_token"]), csrf);
   auto body = R"({"name":"Spring"})";
-  EXPECT_EQ(call("POST", "/api/v1/campaigns", body, {{"cookie", cookie}}).status, 403);
+  EXPECT_EQ(
+      call("POST", "/api/v1/campaigns", body, {{"cookie", cookie}}).status,
+      403);
   EXPECT_EQ(call("POST", "/api/v1/campaigns", body,
                  {{"cookie", cookie}, {"x-csrf-token", csrf + "x"}})
-              .status,
+                .status,
             403);
   EXPECT_EQ(call("POST", "/api/v1/campaigns", body,
                  {{"cookie", cookie}, {"x-csrf-token", csrf}})
-              .status,
+                .status,
             201);
   auto out = call("DELETE", "/api/v1/session", {},
                   {{"cookie", cookie}, {"x-csrf-token", csrf}});
@@ -117,15 +129,17 @@ TEST_F(accounts, wrong_credentials_are_refused_and_throttled) {
   signup("victim");
   EXPECT_EQ(call("POST", "/api/v1/session",
                  R"({"email":"nobody@example.org","password":"whatever1"})")
-              .status,
+                .status,
             401);
   for (int i = 0; i < 5; ++i)
-    EXPECT_EQ(call("POST", "/api/v1/session",
-                   R"({"email":"victim@example.org","password":"wrong password"})")
-                .status,
-              401);
-  auto locked = call("POST", "/api/v1/session",
-                     R"({"email":"victim@example.org","password":"correct horse"})");
+    EXPECT_EQ(
+        call("POST", "/api/v1/session",
+             R"({"email":"victim@example.org","password":"wrong password"})")
+            .status,
+        401);
+  auto locked =
+      call("POST", "/api/v1/session",
+           R"({"email":"victim@example.org","password":"correct horse"})");
   EXPECT_EQ(locked.status, 429);
   EXPECT_GT(std::stoi(locked.header("retry-after")), 0);
 }
@@ -134,7 +148,9 @@ TEST_F(accounts, api_tokens_are_checked_and_rotate) {
   auto a = signup("rotor");
   EXPECT_EQ(call("GET", "/api/v1/me").status, 401);
   EXPECT_EQ(as("lst_bogus", "GET", "/api/v1/me").status, 401);
-  EXPECT_EQ(call("GET", "/api/v1/me", {}, {{"authorization", "Basic abc"}}).status, 401);
+  EXPECT_EQ(
+      call("GET", "/api/v1/me", {}, {{"authorization", "Basic abc"}}).status,
+      401);
   auto r = as(a.token, "POST", "/api/v1/me/api-token");
   ASSERT_EQ(r.status, 200);
   auto fresh = str(r.json()["api_token"]);

@@ -23,7 +23,8 @@ TEST_F(campaigns, create_list_get_replace_delete) {
   EXPECT_EQ(id.rfind("cmp_", 0), 0u);
   EXPECT_EQ(str(j["slug"]), "spring-drop");
   EXPECT_EQ(str(j["fields"].at(1)["options"].at(2)), "L");
-  auto second = as(a.token, "POST", "/api/v1/campaigns", R"({"name":"Spring drop"})");
+  auto second =
+      as(a.token, "POST", "/api/v1/campaigns", R"({"name":"Spring drop"})");
   ASSERT_EQ(second.status, 201);
   EXPECT_EQ(str(second.json()["slug"]), "spring-drop-2");
 
@@ -55,37 +56,51 @@ TEST_F(campaigns, form_definitions_are_validated) {
     std::string body, field;
   };
   std::vector<bad> cases = {
-    {R"({})", "name"},
-    {R"({"name":""})", "name"},
-    {R"({"name":"x","fields":[{"key":"email","label":"E","type":"text"}]})", "fields[0].key"},
-    {R"({"name":"x","fields":[{"key":"1a","label":"E","type":"text"}]})", "fields[0].key"},
-    {R"({"name":"x","fields":[{"key":"a","label":"E","type":"color"}]})", "fields[0].type"},
-    {R"({"name":"x","fields":[{"key":"a","label":"E","type":"select"}]})", "fields[0].options"},
-    {R"({"name":"x","fields":[{"key":"a","label":"E","type":"text","options":["x"]}]})", "fields[0].options"},
-    {R"({"name":"x","fields":[{"key":"a","label":"A","type":"text"},{"key":"a","label":"B","type":"text"}]})", "fields[1].key"},
-    {R"({"name":"x","fields":[{"key":"a","label":"A","type":"text","extra":1}]})", "fields[0].extra"},
-    {R"({"name":"x","fields":"nope"})", "fields"},
-    {R"({"name":"x","slug":"Bad Slug"})", "slug"},
-    {R"({"name":"x","default_tags":[1]})", "default_tags"},
+      {R"({})", "name"},
+      {R"({"name":""})", "name"},
+      {R"({"name":"x","fields":[{"key":"email","label":"E","type":"text"}]})",
+       "fields[0].key"},
+      {R"({"name":"x","fields":[{"key":"1a","label":"E","type":"text"}]})",
+       "fields[0].key"},
+      {R"({"name":"x","fields":[{"key":"a","label":"E","type":"color"}]})",
+       "fields[0].type"},
+      {R"({"name":"x","fields":[{"key":"a","label":"E","type":"select"}]})",
+       "fields[0].options"},
+      {R"({"name":"x","fields":[{"key":"a","label":"E","type":"text","options":["x"]}]})",
+       "fields[0].options"},
+      {R"({"name":"x","fields":[{"key":"a","label":"A","type":"text"},{"key":"a","label":"B","type":"text"}]})",
+       "fields[1].key"},
+      {R"({"name":"x","fields":[{"key":"a","label":"A","type":"text","extra":1}]})",
+       "fields[0].extra"},
+      {R"({"name":"x","fields":"nope"})", "fields"},
+      {R"({"name":"x","slug":"Bad Slug"})", "slug"},
+      {R"({"name":"x","default_tags":[1]})", "default_tags"},
   };
   for (auto& c : cases) {
     auto r = as(a.token, "POST", "/api/v1/campaigns", c.body);
     EXPECT_EQ(r.status, 422) << c.body << " -> " << r.body;
     EXPECT_NE(r.body.find("\"field\":\"" + c.field + "\""), std::string::npos)
-      << c.body << " -> " << r.body;
+        << c.body << " -> " << r.body;
   }
-  EXPECT_EQ(simdjson::dom::array(as(a.token, "GET", "/api/v1/campaigns").json()["items"]).size(),
+  EXPECT_EQ(simdjson::dom::array(
+                as(a.token, "GET", "/api/v1/campaigns").json()["items"])
+                .size(),
             0u);
 }
 
 TEST_F(campaigns, another_account_sees_404) {
   auto a = signup("owner");
   auto b = signup("intruder");
-  auto id = str(as(a.token, "POST", "/api/v1/campaigns", spring_form).json()["id"]);
+  auto id =
+      str(as(a.token, "POST", "/api/v1/campaigns", spring_form).json()["id"]);
   EXPECT_EQ(as(b.token, "GET", "/api/v1/campaigns/" + id).status, 404);
-  EXPECT_EQ(as(b.token, "PUT", "/api/v1/campaigns/" + id, R"({"name":"mine"})").status, 404);
+  EXPECT_EQ(as(b.token, "PUT", "/api/v1/campaigns/" + id, R"({"name":"mine"})")
+                .status,
+            404);
   EXPECT_EQ(as(b.token, "DELETE", "/api/v1/campaigns/" + id).status, 404);
-  EXPECT_EQ(simdjson::dom::array(as(b.token, "GET", "/api/v1/campaigns").json()["items"]).size(),
+  EXPECT_EQ(simdjson::dom::array(
+                as(b.token, "GET", "/api/v1/campaigns").json()["items"])
+                .size(),
             0u);
   EXPECT_EQ(as(a.token, "GET", "/api/v1/campaigns/" + id).status, 200);
 }

@@ -1,4 +1,5 @@
-// kill -9 during a burst of subscribes: every subscribe that got its 201 is there afterwards.
+// kill -9 during a burst of subscribes: every subscribe that got its 201 is
+// there afterwards.
 #include "fixture.hpp"
 #include "process.hpp"
 
@@ -15,10 +16,9 @@ namespace {
 /// The real binary, serving with `config_path`.
 struct server_process : child_process {
   explicit server_process(const std::string& config_path)
-    : child_process({std::string{LS_BINARY_DIR} + "/linkstacked", "serve", "--config",
-                     config_path},
-                    R"(\(port (\d+),)") {
-  }
+      : child_process({std::string{LS_BINARY_DIR} + "/linkstacked", "serve",
+                       "--config", config_path},
+                      R"(\(port (\d+),)") {}
 };
 
 std::string write_config(const std::string& dir) {
@@ -45,8 +45,9 @@ TEST(crash, every_acknowledged_subscribe_survives_kill_9) {
     server_process server{config};
     ASSERT_NE(server.port(), 0) << server.log();
     auto port = server.port();
-    auto signup = send(port, "POST", "/api/v1/accounts",
-                       R"({"email":"crash@example.org","password":"correct horse","handle":"crash"})");
+    auto signup = send(
+        port, "POST", "/api/v1/accounts",
+        R"({"email":"crash@example.org","password":"correct horse","handle":"crash"})");
     ASSERT_EQ(signup.status, 201) << signup.body;
     token = str(signup.json()["api_token"]);
 
@@ -56,23 +57,25 @@ TEST(crash, every_acknowledged_subscribe_survives_kill_9) {
       writers.emplace_back([&, w] {
         for (int i = 0; !stop; ++i) {
           auto r = send(port, "POST", "/api/v1/public/crash/subscribe",
-                        R"({"email":"w)" + std::to_string(w) + "n" + std::to_string(i)
-                          + R"(@example.com"})");
+                        R"({"email":"w)" + std::to_string(w) + "n" +
+                            std::to_string(i) + R"(@example.com"})");
           if (r.status == 201) {
             std::lock_guard g{mutex};
-            acknowledged.push_back(std::string{r.json()["subscriber_id"].get_string().value()});
+            acknowledged.push_back(
+                std::string{r.json()["subscriber_id"].get_string().value()});
           } else if (r.status == 0) {
             return; // the server is gone
           }
         }
       });
-    // Kill once a good number of writes are acknowledged, while the writers are mid-burst.
+    // Kill once a good number of writes are acknowledged, while the writers are
+    // mid-burst.
     auto enough = ls::http::test::wait_until(
-      [&] {
-        std::lock_guard g{mutex};
-        return acknowledged.size() >= 300;
-      },
-      60000ms);
+        [&] {
+          std::lock_guard g{mutex};
+          return acknowledged.size() >= 300;
+        },
+        60000ms);
     server.kill9();
     stop = true;
     for (auto& t : writers)
@@ -85,8 +88,7 @@ TEST(crash, every_acknowledged_subscribe_survives_kill_9) {
   for (auto& id : acknowledged)
     if (send(again.port(), "GET", "/api/v1/subscribers/" + id, {},
              {{"authorization", "Bearer " + token}})
-          .status
-        != 200)
+            .status != 200)
       ++missing;
   EXPECT_EQ(missing, 0u) << "of " << acknowledged.size() << " acknowledged";
   EXPECT_EQ(again.terminate(), 0) << "SIGTERM must end the service cleanly";

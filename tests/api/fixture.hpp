@@ -1,24 +1,26 @@
-// An in-process service on a loopback port with a fresh LMDB folder, and a small client.
+// An in-process service on a loopback port with a fresh LMDB folder, and a
+// small client.
 #pragma once
 
 #include "actors/service.hpp"
 #include "http/test_client.hpp"
 
-#include <gtest/gtest.h>
-#include <simdjson.h>
-
 #include <filesystem>
+#include <gtest/gtest.h>
 #include <map>
 #include <random>
+#include <simdjson.h>
 #include <string>
 
 namespace ls::test {
 
-/// A parsed JSON body that owns its parser, so it outlives the reply it came from.
+/// A parsed JSON body that owns its parser, so it outlives the reply it came
+/// from.
 struct json_doc {
   std::shared_ptr<simdjson::dom::parser> parser;
   simdjson::dom::element root;
-  simdjson::simdjson_result<simdjson::dom::element> operator[](std::string_view k) const {
+  simdjson::simdjson_result<simdjson::dom::element>
+  operator[](std::string_view k) const {
     return root[k];
   }
   operator simdjson::dom::element() const { return root; }
@@ -42,8 +44,8 @@ struct reply {
 
 inline std::string temp_dir(const std::string& tag) {
   std::random_device rd;
-  auto dir = std::filesystem::temp_directory_path()
-             / ("ls-" + tag + "-" + std::to_string(rd()) + std::to_string(rd()));
+  auto dir = std::filesystem::temp_directory_path() /
+             ("ls-" + tag + "-" + std::to_string(rd()) + std::to_string(rd()));
   std::filesystem::create_directories(dir);
   return dir.string();
 }
@@ -65,22 +67,21 @@ inline config::config test_config(const std::string& dir) {
 using headers = std::map<std::string, std::string>;
 
 /// One request on a fresh connection; status 0 when the server did not answer.
-inline reply send(uint16_t port, const std::string& method, const std::string& target,
-                  const std::string& body = {}, headers h = {}) {
+inline reply send(uint16_t port, const std::string& method,
+                  const std::string& target, const std::string& body = {},
+                  headers h = {}) {
   if (!body.empty() && !h.count("content-type"))
     h["content-type"] = "application/json";
-  if (!h.count("host"))
-    h["host"] = "127.0.0.1";
+  if (!h.count("host")) h["host"] = "127.0.0.1";
   std::string raw = method + " " + target + " HTTP/1.1\r\n";
   for (auto& [k, v] : h)
     raw += k + ": " + v + "\r\n";
-  raw += "Content-Length: " + std::to_string(body.size())
-         + "\r\nConnection: close\r\n\r\n" + body;
+  raw += "Content-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
   http::test::client c{port};
   reply r;
   auto resp = c.roundtrip(raw, method == "HEAD");
-  if (!resp)
-    return r;
+  if (!resp) return r;
   r.status = resp->status;
   r.body = resp->body;
   r.raw = *resp;
@@ -127,10 +128,10 @@ protected:
     account a;
     a.handle = handle;
     a.email = handle + "@example.org";
-    auto r = call("POST", "/api/v1/accounts",
-                  R"({"email":")" + a.email
-                    + R"(","password":"correct horse","handle":")" + handle
-                    + "\"}");
+    auto r =
+        call("POST", "/api/v1/accounts",
+             R"({"email":")" + a.email +
+                 R"(","password":"correct horse","handle":")" + handle + "\"}");
     EXPECT_EQ(r.status, 201) << r.body;
     auto j = r.json();
     a.id = std::string{std::string_view(j["account"]["id"])};
@@ -139,10 +140,10 @@ protected:
   }
   std::string subscribe(const account& a, const std::string& json_body,
                         int expect = 201) {
-    auto r = call("POST", "/api/v1/public/" + a.handle + "/subscribe", json_body);
+    auto r =
+        call("POST", "/api/v1/public/" + a.handle + "/subscribe", json_body);
     EXPECT_EQ(r.status, expect) << r.body;
-    if (r.status != 200 && r.status != 201)
-      return {};
+    if (r.status != 200 && r.status != 201) return {};
     return std::string{std::string_view(r.json()["subscriber_id"])};
   }
 
@@ -155,8 +156,7 @@ protected:
 
 inline std::string str(simdjson::simdjson_result<simdjson::dom::element> e) {
   std::string_view v;
-  if (e.get(v))
-    return "<not a string>";
+  if (e.get(v)) return "<not a string>";
   return std::string{v};
 }
 

@@ -1,4 +1,5 @@
-// A signed-in account that can connect the sandbox Mailchimp through the real OAuth flow.
+// A signed-in account that can connect the sandbox Mailchimp through the real
+// OAuth flow.
 #pragma once
 
 #include "fixture.hpp"
@@ -13,8 +14,7 @@ struct url_parts {
   std::string query;
   std::string param(const std::string& k) const {
     auto p = ls::form::parse(query);
-    if (!p)
-      return {};
+    if (!p) return {};
     auto v = ls::form::first(*p, k);
     return v ? *v : std::string{};
   }
@@ -41,20 +41,24 @@ protected:
     login(a);
   }
   void login(const account& acc) {
-    auto r = call("POST", "/api/v1/session",
-                  R"({"email":")" + acc.email + R"(","password":"correct horse"})");
+    auto r =
+        call("POST", "/api/v1/session",
+             R"({"email":")" + acc.email + R"(","password":"correct horse"})");
     ASSERT_EQ(r.status, 200) << r.body;
     csrf = str(r.json()["csrf_token"]);
     auto set = r.header("set-cookie");
     cookie = set.substr(0, set.find(';'));
   }
   headers browser() {
-    // The dashboard is open at http://localhost:3000, one of the default redirect URIs.
+    // The dashboard is open at http://localhost:3000, one of the default
+    // redirect URIs.
     return {{"cookie", cookie}, {"host", "localhost:3000"}};
   }
-  /// Connect → Mailchimp's approve form → the redirect back; returns the callback target.
+  /// Connect → Mailchimp's approve form → the redirect back; returns the
+  /// callback target.
   std::string approve(const std::string& decision = "allow") {
-    auto start = call("GET", "/api/v1/integrations/mailchimp/connect", {}, browser());
+    auto start =
+        call("GET", "/api/v1/integrations/mailchimp/connect", {}, browser());
     EXPECT_EQ(start.status, 302) << start.body;
     auto to_mailchimp = split(start.header("location"));
     EXPECT_EQ(to_mailchimp.param("redirect_uri"),
@@ -63,16 +67,19 @@ protected:
     auto page = send(to_mailchimp.port, "GET", to_mailchimp.target);
     EXPECT_EQ(page.status, 200);
     EXPECT_NE(page.body.find("<form"), std::string::npos);
-    auto form = "response_type=code&client_id=" + client_id + "&redirect_uri="
-                + ls::form::percent_encode(to_mailchimp.param("redirect_uri"))
-                + "&state=" + ls::form::percent_encode(to_mailchimp.param("state"))
-                + "&decision=" + decision;
+    auto form =
+        "response_type=code&client_id=" + client_id + "&redirect_uri=" +
+        ls::form::percent_encode(to_mailchimp.param("redirect_uri")) +
+        "&state=" + ls::form::percent_encode(to_mailchimp.param("state")) +
+        "&decision=" + decision;
     auto back = send(to_mailchimp.port, "POST", "/oauth2/authorize", form,
                      {{"content-type", "application/x-www-form-urlencoded"}});
     EXPECT_EQ(back.status, 302) << back.body;
     auto location = back.header("location");
-    EXPECT_EQ(location.rfind("http://localhost:3000/dashboard/email-collection?", 0), 0u)
-      << location;
+    EXPECT_EQ(
+        location.rfind("http://localhost:3000/dashboard/email-collection?", 0),
+        0u)
+        << location;
     return split(location).target;
   }
   std::string finish(const std::string& callback) {
@@ -89,6 +96,5 @@ protected:
   std::string cookie, csrf;
   std::string client_id = "sandbox-client";
 };
-
 
 } // namespace ls::test

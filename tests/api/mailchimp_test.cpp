@@ -1,8 +1,8 @@
-// Mailchimp connect against the in-process sandbox simulator: OAuth, audiences, disconnect,
-// and every failure explained on the dashboard redirect.
+// Mailchimp connect against the in-process sandbox simulator: OAuth, audiences,
+// disconnect, and every failure explained on the dashboard redirect.
+#include "http/codec/form.hpp"
 #include "mailchimp_fixture.hpp"
 #include "process.hpp"
-#include "http/codec/form.hpp"
 
 #include <fstream>
 #include <iterator>
@@ -10,9 +10,11 @@
 using namespace ls::test;
 
 TEST_F(mailchimp_connect, connect_pick_create_and_disconnect) {
-  EXPECT_EQ(str(as(a.token, "GET", "/api/v1/integrations").json()["mailchimp"]["status"]),
+  EXPECT_EQ(str(as(a.token, "GET", "/api/v1/integrations")
+                    .json()["mailchimp"]["status"]),
             "disconnected");
-  EXPECT_EQ(finish(approve()), "/dashboard/email-collection?mailchimp=connected");
+  EXPECT_EQ(finish(approve()),
+            "/dashboard/email-collection?mailchimp=connected");
   auto overview = as(a.token, "GET", "/api/v1/integrations");
   auto o = overview.json();
   EXPECT_EQ(str(o["mailchimp"]["status"]), "connected");
@@ -31,32 +33,38 @@ TEST_F(mailchimp_connect, connect_pick_create_and_disconnect) {
                     R"({"name":"LinkStacked fans"})");
   ASSERT_EQ(created.status, 201) << created.body;
   auto new_id = str(created.json()["id"]);
-  auto after_create = as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences").json();
+  auto after_create =
+      as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences").json();
   EXPECT_EQ(simdjson::dom::array(after_create["items"]).size(), 3u);
 
   auto chosen = as(a.token, "PUT", "/api/v1/integrations/mailchimp/audience",
                    R"({"audience_id":")" + new_id + "\"}");
   ASSERT_EQ(chosen.status, 200) << chosen.body;
-  EXPECT_EQ(str(as(a.token, "GET", "/api/v1/integrations").json()["mailchimp"]["audience"]["id"]),
+  EXPECT_EQ(str(as(a.token, "GET", "/api/v1/integrations")
+                    .json()["mailchimp"]["audience"]["id"]),
             new_id);
   EXPECT_EQ(as(a.token, "PUT", "/api/v1/integrations/mailchimp/audience",
                R"({"audience_id":"0000000000"})")
-              .status,
+                .status,
             404);
   EXPECT_EQ(as(a.token, "PUT", "/api/v1/integrations/mailchimp/audience",
                R"({"audience_id":"../x"})")
-              .status,
+                .status,
             422);
 
-  // Disconnect deletes the token: the account is disconnected and cannot list audiences.
+  // Disconnect deletes the token: the account is disconnected and cannot list
+  // audiences.
   EXPECT_EQ(call("DELETE", "/api/v1/integrations/mailchimp", {},
                  {{"cookie", cookie}, {"x-csrf-token", csrf}})
-              .status,
+                .status,
             204);
-  EXPECT_EQ(str(as(a.token, "GET", "/api/v1/integrations").json()["mailchimp"]["status"]),
+  EXPECT_EQ(str(as(a.token, "GET", "/api/v1/integrations")
+                    .json()["mailchimp"]["status"]),
             "disconnected");
-  EXPECT_EQ(as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences").status, 409);
-  (void) first_id;
+  EXPECT_EQ(
+      as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences").status,
+      409);
+  (void)first_id;
 }
 
 TEST_F(mailchimp_connect, the_token_is_never_stored_in_plaintext) {
@@ -75,7 +83,8 @@ TEST_F(mailchimp_connect, the_token_is_never_stored_in_plaintext) {
   auto before = read_data();
   for (auto& t : issued)
     EXPECT_EQ(before.find(t), std::string::npos) << "plaintext token in LMDB";
-  ASSERT_EQ(as(a.token, "DELETE", "/api/v1/integrations/mailchimp").status, 204);
+  ASSERT_EQ(as(a.token, "DELETE", "/api/v1/integrations/mailchimp").status,
+            204);
   svc->stop();
   auto after = read_data();
   for (auto& t : issued)
@@ -91,60 +100,80 @@ TEST_F(mailchimp_connect, every_failure_is_explained_on_the_redirect) {
             "/dashboard/email-collection?mailchimp=error&reason=invalid_state");
   // A replayed callback.
   auto callback = approve();
-  EXPECT_EQ(finish(callback), "/dashboard/email-collection?mailchimp=connected");
   EXPECT_EQ(finish(callback),
-            "/dashboard/email-collection?mailchimp=error&reason=replayed_state");
+            "/dashboard/email-collection?mailchimp=connected");
+  EXPECT_EQ(
+      finish(callback),
+      "/dashboard/email-collection?mailchimp=error&reason=replayed_state");
   // Another account's browser cannot complete this account's flow.
   auto theirs = approve();
   auto b = signup("other");
   login(b);
-  EXPECT_EQ(finish(theirs), "/dashboard/email-collection?mailchimp=error&reason=wrong_session");
+  EXPECT_EQ(finish(theirs),
+            "/dashboard/email-collection?mailchimp=error&reason=wrong_session");
   login(a);
   // The token exchange fails.
-  ASSERT_EQ(sim("POST", "/_sim/faults", R"({"path_prefix":"/oauth2/token","status":500,"count":1})")
-              .status,
+  ASSERT_EQ(sim("POST", "/_sim/faults",
+                R"({"path_prefix":"/oauth2/token","status":500,"count":1})")
+                .status,
             201);
-  EXPECT_EQ(finish(approve()),
-            "/dashboard/email-collection?mailchimp=error&reason=exchange_failed");
+  EXPECT_EQ(
+      finish(approve()),
+      "/dashboard/email-collection?mailchimp=error&reason=exchange_failed");
   // The metadata call fails.
   ASSERT_EQ(sim("POST", "/_sim/faults",
                 R"({"path_prefix":"/oauth2/metadata","status":503,"count":1})")
-              .status,
+                .status,
             201);
-  EXPECT_EQ(finish(approve()),
-            "/dashboard/email-collection?mailchimp=error&reason=metadata_failed");
+  EXPECT_EQ(
+      finish(approve()),
+      "/dashboard/email-collection?mailchimp=error&reason=metadata_failed");
   // The dashboard explains the reason in words.
-  auto page = call("GET", "/dashboard/email-collection?mailchimp=error&reason=exchange_failed");
+  auto page = call(
+      "GET",
+      "/dashboard/email-collection?mailchimp=error&reason=exchange_failed");
   EXPECT_EQ(page.status, 200);
-  EXPECT_NE(page.body.find("did not accept the authorization code"), std::string::npos);
-  auto expired = call("GET", "/dashboard/email-collection?mailchimp=error&reason=expired_state");
+  EXPECT_NE(page.body.find("did not accept the authorization code"),
+            std::string::npos);
+  auto expired =
+      call("GET",
+           "/dashboard/email-collection?mailchimp=error&reason=expired_state");
   EXPECT_NE(expired.body.find("expired"), std::string::npos);
 }
 
-TEST_F(mailchimp_connect, a_revoked_token_turns_the_connection_to_needs_reconnect) {
+TEST_F(mailchimp_connect,
+       a_revoked_token_turns_the_connection_to_needs_reconnect) {
   finish(approve());
-  ASSERT_EQ(as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences").status, 200);
+  ASSERT_EQ(
+      as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences").status,
+      200);
   ASSERT_EQ(sim("POST", "/_sim/users/sandbox-user/revoke-tokens").status, 200);
   auto r = as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences");
   EXPECT_EQ(r.status, 409);
-  EXPECT_NE(r.body.find("connect Mailchimp again"), std::string::npos) << r.body;
-  // The status change is written by the integrations actor: wait for it with a deadline.
+  EXPECT_NE(r.body.find("connect Mailchimp again"), std::string::npos)
+      << r.body;
+  // The status change is written by the integrations actor: wait for it with a
+  // deadline.
   EXPECT_TRUE(ls::http::test::wait_until([&] {
-    return str(as(a.token, "GET", "/api/v1/integrations").json()["mailchimp"]["status"])
-           == "needs_reconnect";
+    return str(as(a.token, "GET", "/api/v1/integrations")
+                   .json()["mailchimp"]["status"]) == "needs_reconnect";
   }));
   // Connecting again repairs it.
-  EXPECT_EQ(finish(approve()), "/dashboard/email-collection?mailchimp=connected");
-  EXPECT_EQ(as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences").status, 200);
+  EXPECT_EQ(finish(approve()),
+            "/dashboard/email-collection?mailchimp=connected");
+  EXPECT_EQ(
+      as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences").status,
+      200);
 }
 
-TEST_F(mailchimp_connect, an_unregistered_dashboard_url_names_the_url_to_register) {
+TEST_F(mailchimp_connect,
+       an_unregistered_dashboard_url_names_the_url_to_register) {
   auto r = call("GET", "/api/v1/integrations/mailchimp/connect", {},
                 {{"cookie", cookie}, {"host", "127.0.0.1:4000"}});
   EXPECT_EQ(r.status, 409);
   EXPECT_NE(r.body.find("http://127.0.0.1:4000/dashboard/email-collection"),
             std::string::npos)
-    << r.body;
+      << r.body;
   EXPECT_NE(r.body.find("localhost and 127.0.0.1"), std::string::npos);
   EXPECT_EQ(call("GET", "/api/v1/integrations/mailchimp/connect").status, 401);
 }
@@ -170,25 +199,31 @@ TEST_F(mailchimp_expiry, an_expired_state_is_refused) {
 
 namespace {
 
-/// The service in live mode against the standalone build/mailchimp-sim, seeded through its
-/// control surface like a real Mailchimp account.
+/// The service in live mode against the standalone build/mailchimp-sim, seeded
+/// through its control surface like a real Mailchimp account.
 class standalone_simulator : public mailchimp_connect {
 protected:
   void adjust(ls::config::config& c) override {
     sim_process = std::make_unique<child_process>(
-      std::vector<std::string>{std::string{LS_BINARY_DIR} + "/mailchimp-sim", "--listen",
-                               "127.0.0.1:0", "--empty"},
-      R"(listening on http://127\.0\.0\.1:(\d+))");
+        std::vector<std::string>{std::string{LS_BINARY_DIR} + "/mailchimp-sim",
+                                 "--listen", "127.0.0.1:0", "--empty"},
+        R"(listening on http://127\.0\.0\.1:(\d+))");
     ASSERT_NE(sim_process->port(), 0) << sim_process->log();
     auto p = sim_process->port();
     auto base = "http://127.0.0.1:" + std::to_string(p);
-    ASSERT_EQ(send(p, "POST", "/_sim/apps",
-                   R"({"client_id":"live-app","client_secret":"live-secret-0123456789",
+    ASSERT_EQ(
+        send(
+            p, "POST", "/_sim/apps",
+            R"({"client_id":"live-app","client_secret":"live-secret-0123456789",
                        "redirect_uris":["http://localhost:3000/dashboard/email-collection"]})")
-                .status,
-              201);
-    ASSERT_EQ(send(p, "POST", "/_sim/users", R"({"login":"creator","dc":"us7"})").status, 201);
-    auto list = send(p, "POST", "/_sim/lists", R"({"user":"creator","name":"Fans"})");
+            .status,
+        201);
+    ASSERT_EQ(
+        send(p, "POST", "/_sim/users", R"({"login":"creator","dc":"us7"})")
+            .status,
+        201);
+    auto list =
+        send(p, "POST", "/_sim/lists", R"({"user":"creator","name":"Fans"})");
     ASSERT_EQ(list.status, 201);
     list_id = str(list.json()["id"]);
     c.mailchimp.mode = "live";
@@ -204,7 +239,8 @@ protected:
 } // namespace
 
 TEST_F(standalone_simulator, connect_pick_and_disconnect) {
-  EXPECT_EQ(finish(approve()), "/dashboard/email-collection?mailchimp=connected");
+  EXPECT_EQ(finish(approve()),
+            "/dashboard/email-collection?mailchimp=connected");
   auto overview = as(a.token, "GET", "/api/v1/integrations").json();
   EXPECT_EQ(str(overview["mailchimp"]["dc"]), "us7");
   auto lists = as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences");
@@ -214,27 +250,30 @@ TEST_F(standalone_simulator, connect_pick_and_disconnect) {
   EXPECT_EQ(str(lj["items"].at(0)["id"]), list_id);
   EXPECT_EQ(as(a.token, "PUT", "/api/v1/integrations/mailchimp/audience",
                R"({"audience_id":")" + list_id + "\"}")
-              .status,
+                .status,
             200);
-  EXPECT_EQ(as(a.token, "DELETE", "/api/v1/integrations/mailchimp").status, 204);
-  EXPECT_EQ(str(as(a.token, "GET", "/api/v1/integrations").json()["mailchimp"]["status"]),
+  EXPECT_EQ(as(a.token, "DELETE", "/api/v1/integrations/mailchimp").status,
+            204);
+  EXPECT_EQ(str(as(a.token, "GET", "/api/v1/integrations")
+                    .json()["mailchimp"]["status"]),
             "disconnected");
 }
 
 namespace {
 
-/// The shipped config/linkstacked.toml (what scripts/run serves), with only its ports and
-/// folders moved so tests can run side by side.
+/// The shipped config/linkstacked.toml (what scripts/run serves), with only its
+/// ports and folders moved so tests can run side by side.
 class shipped_defaults : public mailchimp_connect {
 protected:
   void adjust(ls::config::config& c) override {
     ls::config::environment env{
-      {"LINKSTACKED_SERVER_LISTEN", "127.0.0.1:0"},
-      {"LINKSTACKED_MAILCHIMP_SANDBOX_LISTEN", "127.0.0.1:0"},
-      {"LINKSTACKED_STORAGE_PATH", c.storage.path},
-      {"LINKSTACKED_SECURITY_SECRET_KEY_FILE", c.security.secret_key_file},
-      {"LINKSTACKED_LOG_LEVEL", "warn"}};
-    c = ls::config::load(std::string{LS_SOURCE_DIR} + "/config/linkstacked.toml", env);
+        {"LINKSTACKED_SERVER_LISTEN", "127.0.0.1:0"},
+        {"LINKSTACKED_MAILCHIMP_SANDBOX_LISTEN", "127.0.0.1:0"},
+        {"LINKSTACKED_STORAGE_PATH", c.storage.path},
+        {"LINKSTACKED_SECURITY_SECRET_KEY_FILE", c.security.secret_key_file},
+        {"LINKSTACKED_LOG_LEVEL", "warn"}};
+    c = ls::config::load(
+        std::string{LS_SOURCE_DIR} + "/config/linkstacked.toml", env);
     EXPECT_EQ(c.mailchimp.mode, "sandbox");
   }
 };
@@ -242,7 +281,8 @@ protected:
 } // namespace
 
 TEST_F(shipped_defaults, the_sandbox_connects_with_the_default_config) {
-  EXPECT_EQ(finish(approve()), "/dashboard/email-collection?mailchimp=connected");
+  EXPECT_EQ(finish(approve()),
+            "/dashboard/email-collection?mailchimp=connected");
   auto lists = as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences");
   ASSERT_EQ(lists.status, 200) << lists.body;
   EXPECT_EQ(simdjson::dom::array(lists.json()["items"]).size(), 2u);

@@ -1,5 +1,6 @@
-// A program of ours in a child process, for tests that need a real process (kill -9, the
-// standalone simulator): its output is read until it says where it listens.
+// A program of ours in a child process, for tests that need a real process
+// (kill -9, the standalone simulator): its output is read until it says where
+// it listens.
 #pragma once
 
 #include <chrono>
@@ -16,13 +17,13 @@ namespace ls::test {
 
 class child_process {
 public:
-  /// Runs `argv` with stdout and stderr on one pipe, and reads until `ready` (a regex with one
-  /// group: the port) matches or `deadline` passes; port() is 0 then.
+  /// Runs `argv` with stdout and stderr on one pipe, and reads until `ready` (a
+  /// regex with one group: the port) matches or `deadline` passes; port() is 0
+  /// then.
   child_process(std::vector<std::string> argv, const std::string& ready,
                 std::chrono::seconds deadline = std::chrono::seconds(20)) {
     int fds[2];
-    if (::pipe(fds) != 0)
-      return;
+    if (::pipe(fds) != 0) return;
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(fds[1], 1);
@@ -42,12 +43,10 @@ public:
     auto until = std::chrono::steady_clock::now() + deadline;
     while (std::chrono::steady_clock::now() < until) {
       pollfd p{out_, POLLIN, 0};
-      if (::poll(&p, 1, 200) <= 0)
-        continue;
+      if (::poll(&p, 1, 200) <= 0) continue;
       char buf[4096];
       auto n = ::read(out_, buf, sizeof buf);
-      if (n <= 0)
-        break;
+      if (n <= 0) break;
       log_.append(buf, static_cast<size_t>(n));
       std::smatch m;
       if (std::regex_search(log_, m, re)) {
@@ -61,8 +60,7 @@ public:
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
     }
-    if (out_ >= 0)
-      ::close(out_);
+    if (out_ >= 0) ::close(out_);
   }
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
@@ -76,7 +74,8 @@ public:
       pid_ = -1;
     }
   }
-  /// SIGTERM, then the exit status (-1 when it did not exit within the deadline).
+  /// SIGTERM, then the exit status (-1 when it did not exit within the
+  /// deadline).
   int terminate(std::chrono::seconds deadline = std::chrono::seconds(20)) {
     ::kill(pid_, SIGTERM);
     auto until = std::chrono::steady_clock::now() + deadline;
@@ -86,11 +85,11 @@ public:
         pid_ = -1;
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       }
-      pollfd p{out_, POLLIN, 0}; // drain output meanwhile, so the child never blocks on it
+      pollfd p{out_, POLLIN,
+               0}; // drain output meanwhile, so the child never blocks on it
       if (::poll(&p, 1, 50) > 0) {
         char buf[4096];
-        if (::read(out_, buf, sizeof buf) <= 0)
-          ::poll(nullptr, 0, 50);
+        if (::read(out_, buf, sizeof buf) <= 0) ::poll(nullptr, 0, 50);
       }
     }
     return -1;

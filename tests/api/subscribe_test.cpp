@@ -26,10 +26,11 @@ protected:
 } // namespace
 
 TEST_F(public_signup, json_signup_then_repeat_merges) {
-  auto r = call("POST", "/api/v1/public/maker/subscribe",
-                R"({"campaign":"launch","email":"Fan@Example.com ","name":"Fan One",
+  auto r =
+      call("POST", "/api/v1/public/maker/subscribe",
+           R"({"campaign":"launch","email":"Fan@Example.com ","name":"Fan One",
                     "fields":{"company":"Acme","size":"M"},"tags":["vip"]})",
-                {{"user-agent", "test-agent/1"}});
+           {{"user-agent", "test-agent/1"}});
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(str(r.json()["status"]), "subscribed");
   auto id = str(r.json()["subscriber_id"]);
@@ -43,9 +44,10 @@ TEST_F(public_signup, json_signup_then_repeat_merges) {
   EXPECT_TRUE(fj["phone"].is_null());
   auto subscribed_at = str(fj["subscribed_at"]);
 
-  auto again = call("POST", "/api/v1/public/maker/subscribe",
-                    R"({"campaign":")" + campaign
-                      + R"(","email":"fan@example.com","phone":"+1 415 555 0123",
+  auto again =
+      call("POST", "/api/v1/public/maker/subscribe",
+           R"({"campaign":")" + campaign +
+               R"(","email":"fan@example.com","phone":"+1 415 555 0123",
                          "fields":{"company":"Acme 2"},"tags":"new, vip"})");
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(str(again.json()["status"]), "updated");
@@ -67,7 +69,8 @@ TEST_F(public_signup, phone_only_signups_are_normalised) {
   EXPECT_EQ(str(s["phone"]), "+14155550199");
   EXPECT_TRUE(s["email"].is_null());
   // The same number again is the same subscriber.
-  auto r = call("POST", "/api/v1/public/maker/subscribe", R"({"phone":"+14155550199"})");
+  auto r = call("POST", "/api/v1/public/maker/subscribe",
+                R"({"phone":"+14155550199"})");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(str(r.json()["subscriber_id"]), id);
 }
@@ -77,39 +80,49 @@ TEST_F(public_signup, bad_signups_get_field_errors) {
     std::string body, field;
   };
   std::vector<bad> cases = {
-    {R"({})", "email"},
-    {R"({"email":"not-an-email"})", "email"},
-    {R"({"email":"josé@example.com"})", "email"},
-    {R"({"email":")" + std::string(65, 'a') + R"(@example.com"})", "email"},
-    {R"({"phone":"12"})", "phone"},
-    {R"({"email":"a@b.co","name":")" + std::string(300, 'n') + R"("})", "name"},
-    {R"({"email":"a@b.co","name":"bell\u0007"})", "name"},
-    {R"({"email":"a@b.co","campaign":"launch","fields":{}})", "fields.company"},
-    {R"({"email":"a@b.co","campaign":"launch","fields":{"company":"x","size":"XXL"}})", "fields.size"},
-    {R"({"email":"a@b.co","campaign":"launch","fields":{"company":"x","birthday":"2023-02-30"}})", "fields.birthday"},
-    {R"({"email":"a@b.co","campaign":"launch","fields":{"company":"x","hack":"1"}})", "fields.hack"},
-    {R"({"email":"a@b.co","campaign":"launch","fields":{"company":"x","ok":"maybe"}})", "fields.ok"},
-    {R"({"email":"a@b.co","fields":[1]})", "fields"},
-    {R"({"email":"a@b.co","tags":[{"x":1}]})", "tags"},
-    {R"({"email":"a@b.co","role":"admin"})", "role"},
-    {R"({"email":["a@b.co"]})", "email"},
+      {R"({})", "email"},
+      {R"({"email":"not-an-email"})", "email"},
+      {R"({"email":"josé@example.com"})", "email"},
+      {R"({"email":")" + std::string(65, 'a') + R"(@example.com"})", "email"},
+      {R"({"phone":"12"})", "phone"},
+      {R"({"email":"a@b.co","name":")" + std::string(300, 'n') + R"("})",
+       "name"},
+      {R"({"email":"a@b.co","name":"bell\u0007"})", "name"},
+      {R"({"email":"a@b.co","campaign":"launch","fields":{}})",
+       "fields.company"},
+      {R"({"email":"a@b.co","campaign":"launch","fields":{"company":"x","size":"XXL"}})",
+       "fields.size"},
+      {R"({"email":"a@b.co","campaign":"launch","fields":{"company":"x","birthday":"2023-02-30"}})",
+       "fields.birthday"},
+      {R"({"email":"a@b.co","campaign":"launch","fields":{"company":"x","hack":"1"}})",
+       "fields.hack"},
+      {R"({"email":"a@b.co","campaign":"launch","fields":{"company":"x","ok":"maybe"}})",
+       "fields.ok"},
+      {R"({"email":"a@b.co","fields":[1]})", "fields"},
+      {R"({"email":"a@b.co","tags":[{"x":1}]})", "tags"},
+      {R"({"email":"a@b.co","role":"admin"})", "role"},
+      {R"({"email":["a@b.co"]})", "email"},
   };
   for (auto& c : cases) {
     auto r = call("POST", "/api/v1/public/maker/subscribe", c.body);
     EXPECT_EQ(r.status, 422) << c.body << " -> " << r.body;
     EXPECT_NE(r.body.find("\"field\":\"" + c.field + "\""), std::string::npos)
-      << c.body << " -> " << r.body;
+        << c.body << " -> " << r.body;
   }
-  EXPECT_EQ(call("POST", "/api/v1/public/maker/subscribe", "{\"email\":").status, 400);
+  EXPECT_EQ(
+      call("POST", "/api/v1/public/maker/subscribe", "{\"email\":").status,
+      400);
   EXPECT_EQ(call("POST", "/api/v1/public/maker/subscribe", "email=a@b.co",
                  {{"content-type", "text/plain"}})
-              .status,
+                .status,
             415);
-  EXPECT_EQ(call("POST", "/api/v1/public/nobody/subscribe", R"({"email":"a@b.co"})").status,
-            404);
+  EXPECT_EQ(
+      call("POST", "/api/v1/public/nobody/subscribe", R"({"email":"a@b.co"})")
+          .status,
+      404);
   EXPECT_EQ(call("POST", "/api/v1/public/maker/subscribe",
                  R"({"email":"a@b.co","campaign":"nope"})")
-              .status,
+                .status,
             404);
   // Nothing was stored by any of them.
   auto list = as(a.token, "GET", "/api/v1/subscribers").json();
@@ -122,12 +135,14 @@ TEST_F(public_signup, plain_html_form_posts_redirect_back) {
   EXPECT_NE(page.header("content-type").find("text/html"), std::string::npos);
   EXPECT_NE(page.header("content-security-policy").find("default-src 'none'"),
             std::string::npos);
-  EXPECT_NE(page.body.find("action=\"/api/v1/public/maker/subscribe\""), std::string::npos);
+  EXPECT_NE(page.body.find("action=\"/api/v1/public/maker/subscribe\""),
+            std::string::npos);
   EXPECT_NE(page.body.find("name=\"fields[company]\""), std::string::npos);
   EXPECT_NE(page.body.find("name=\"website\""), std::string::npos);
 
-  auto form = "campaign=" + campaign
-              + "&email=form%40example.com&name=Form+Fan&fields%5Bcompany%5D=Acme&fields[ok]=on";
+  auto form = "campaign=" + campaign +
+              "&email=form%40example.com&name=Form+Fan&fields%5Bcompany%5D="
+              "Acme&fields[ok]=on";
   auto r = call("POST", "/api/v1/public/maker/subscribe", form,
                 {{"content-type", "application/x-www-form-urlencoded"},
                  {"accept", "text/html,application/xhtml+xml"}});
@@ -175,7 +190,8 @@ TEST_F(public_signup, honeypot_answers_like_success_and_stores_nothing) {
 }
 
 TEST_F(public_signup, odd_unicode_round_trips) {
-  auto id = subscribe(a, R"({"email":"u@example.com","name":"Zoë 🙂 \u202e Åsa",
+  auto id =
+      subscribe(a, R"({"email":"u@example.com","name":"Zoë 🙂 \u202e Åsa",
                               "fields":{"note":"日本語"}})");
   auto s = as(a.token, "GET", "/api/v1/subscribers/" + id).json();
   EXPECT_EQ(str(s["name"]), "Zoë 🙂 \u202e Åsa");
@@ -196,7 +212,8 @@ TEST_F(limited, subscribe_rate_limit_answers_429_with_retry_after) {
   auto a = signup("busy");
   for (int i = 0; i < 3; ++i)
     subscribe(a, R"({"email":"r)" + std::to_string(i) + R"(@example.com"})");
-  auto r = call("POST", "/api/v1/public/busy/subscribe", R"({"email":"r9@example.com"})");
+  auto r = call("POST", "/api/v1/public/busy/subscribe",
+                R"({"email":"r9@example.com"})");
   EXPECT_EQ(r.status, 429);
   EXPECT_GT(std::stoi(r.header("retry-after")), 0);
   EXPECT_EQ(r.header("content-type"), "application/problem+json");

@@ -14,8 +14,9 @@ protected:
     service_fixture::SetUp();
     a = signup("lister");
     b = signup("other");
-    auto r = as(a.token, "POST", "/api/v1/campaigns",
-                R"({"name":"Promo","fields":[{"key":"company","label":"Company","type":"text"}]})");
+    auto r = as(
+        a.token, "POST", "/api/v1/campaigns",
+        R"({"name":"Promo","fields":[{"key":"company","label":"Company","type":"text"}]})");
     campaign = str(r.json()["id"]);
   }
   account a, b;
@@ -34,20 +35,21 @@ std::vector<std::string> ids_of(simdjson::dom::element page) {
 TEST_F(subscribers, pages_newest_first_with_cursors) {
   std::vector<std::string> created;
   for (int i = 0; i < 23; ++i)
-    created.push_back(subscribe(a, R"({"email":"p)" + std::to_string(i) + R"(@example.com"})"));
+    created.push_back(subscribe(a, R"({"email":"p)" + std::to_string(i) +
+                                       R"(@example.com"})"));
   std::vector<std::string> seen;
   std::string cursor;
   int pages = 0;
   for (;;) {
     auto r = as(a.token, "GET",
-                "/api/v1/subscribers?limit=10" + (cursor.empty() ? "" : "&cursor=" + cursor));
+                "/api/v1/subscribers?limit=10" +
+                    (cursor.empty() ? "" : "&cursor=" + cursor));
     ASSERT_EQ(r.status, 200) << r.body;
     auto j = r.json();
     auto ids = ids_of(j);
     seen.insert(seen.end(), ids.begin(), ids.end());
     ++pages;
-    if (j["next_cursor"].is_null())
-      break;
+    if (j["next_cursor"].is_null()) break;
     cursor = str(j["next_cursor"]);
     ASSERT_LT(pages, 10);
   }
@@ -62,17 +64,22 @@ TEST_F(subscribers, pages_newest_first_with_cursors) {
 }
 
 TEST_F(subscribers, filters_by_campaign_tag_and_search) {
-  auto in_campaign = subscribe(a, R"({"email":"c@example.com","campaign":")" + campaign
-                                    + R"(","fields":{"company":"Acme"}})");
-  auto tagged = subscribe(a, R"({"email":"t@example.com","name":"Tina Tag","tags":["gold"]})");
+  auto in_campaign =
+      subscribe(a, R"({"email":"c@example.com","campaign":")" + campaign +
+                       R"(","fields":{"company":"Acme"}})");
+  auto tagged = subscribe(
+      a, R"({"email":"t@example.com","name":"Tina Tag","tags":["gold"]})");
   subscribe(a, R"({"email":"plain@example.com"})");
-  EXPECT_EQ(ids_of(as(a.token, "GET", "/api/v1/subscribers?campaign=" + campaign).json()),
-            std::vector<std::string>{in_campaign});
+  EXPECT_EQ(
+      ids_of(as(a.token, "GET", "/api/v1/subscribers?campaign=" + campaign)
+                 .json()),
+      std::vector<std::string>{in_campaign});
   EXPECT_EQ(ids_of(as(a.token, "GET", "/api/v1/subscribers?tag=gold").json()),
             std::vector<std::string>{tagged});
   EXPECT_EQ(ids_of(as(a.token, "GET", "/api/v1/subscribers?q=TINA").json()),
             std::vector<std::string>{tagged});
-  EXPECT_EQ(as(a.token, "GET", "/api/v1/subscribers?campaign=cmp_nope").status, 404);
+  EXPECT_EQ(as(a.token, "GET", "/api/v1/subscribers?campaign=cmp_nope").status,
+            404);
 }
 
 TEST_F(subscribers, patch_and_delete) {
@@ -90,15 +97,21 @@ TEST_F(subscribers, patch_and_delete) {
   auto clash = as(a.token, "PATCH", "/api/v1/subscribers/" + id,
                   R"({"email":"taken@example.com"})");
   EXPECT_EQ(clash.status, 409);
-  EXPECT_EQ(as(a.token, "PATCH", "/api/v1/subscribers/" + id, R"({"status":"gone"})").status,
-            422);
-  EXPECT_EQ(as(a.token, "PATCH", "/api/v1/subscribers/" + id, R"({"email":"bad"})").status,
-            422);
-  EXPECT_EQ(as(a.token, "PATCH", "/api/v1/subscribers/" + id, R"({"colour":"red"})").status,
-            422);
+  EXPECT_EQ(
+      as(a.token, "PATCH", "/api/v1/subscribers/" + id, R"({"status":"gone"})")
+          .status,
+      422);
+  EXPECT_EQ(
+      as(a.token, "PATCH", "/api/v1/subscribers/" + id, R"({"email":"bad"})")
+          .status,
+      422);
+  EXPECT_EQ(
+      as(a.token, "PATCH", "/api/v1/subscribers/" + id, R"({"colour":"red"})")
+          .status,
+      422);
   EXPECT_EQ(as(a.token, "PATCH", "/api/v1/subscribers/" + id,
                R"({"email":null,"phone":null})")
-              .status,
+                .status,
             422);
   auto moved = as(a.token, "PATCH", "/api/v1/subscribers/" + id,
                   R"({"email":"moved@example.com"})");
@@ -106,9 +119,9 @@ TEST_F(subscribers, patch_and_delete) {
   // The old address is free again, the new one is this subscriber's.
   EXPECT_EQ(call("POST", "/api/v1/public/lister/subscribe",
                  R"({"email":"moved@example.com"})")
-              .json()["subscriber_id"]
-              .get_string()
-              .value(),
+                .json()["subscriber_id"]
+                .get_string()
+                .value(),
             id);
   EXPECT_EQ(as(a.token, "DELETE", "/api/v1/subscribers/" + other).status, 204);
   EXPECT_EQ(as(a.token, "GET", "/api/v1/subscribers/" + other).status, 404);
@@ -118,13 +131,20 @@ TEST_F(subscribers, patch_and_delete) {
 }
 
 TEST_F(subscribers, another_account_gets_404_for_every_object) {
-  auto id = subscribe(a, R"({"email":"mine@example.com","campaign":")" + campaign + "\"}");
+  auto id = subscribe(a, R"({"email":"mine@example.com","campaign":")" +
+                             campaign + "\"}");
   EXPECT_EQ(as(b.token, "GET", "/api/v1/subscribers/" + id).status, 404);
-  EXPECT_EQ(as(b.token, "PATCH", "/api/v1/subscribers/" + id, R"({"name":"x"})").status, 404);
-  EXPECT_EQ(as(b.token, "DELETE", "/api/v1/subscribers/" + id).status, 404);
-  EXPECT_EQ(as(b.token, "GET", "/api/v1/subscribers?campaign=" + campaign).status, 404);
-  EXPECT_EQ(as(b.token, "GET", "/api/v1/exports/subscribers.csv?campaign=" + campaign).status,
+  EXPECT_EQ(as(b.token, "PATCH", "/api/v1/subscribers/" + id, R"({"name":"x"})")
+                .status,
             404);
+  EXPECT_EQ(as(b.token, "DELETE", "/api/v1/subscribers/" + id).status, 404);
+  EXPECT_EQ(
+      as(b.token, "GET", "/api/v1/subscribers?campaign=" + campaign).status,
+      404);
+  EXPECT_EQ(
+      as(b.token, "GET", "/api/v1/exports/subscribers.csv?campaign=" + campaign)
+          .status,
+      404);
   auto list = as(b.token, "GET", "/api/v1/subscribers").json();
   EXPECT_EQ(simdjson::dom::array(list["items"]).size(), 0u);
   auto csv = as(b.token, "GET", "/api/v1/exports/subscribers.csv");
@@ -133,24 +153,34 @@ TEST_F(subscribers, another_account_gets_404_for_every_object) {
 }
 
 TEST_F(subscribers, csv_download_is_rfc4180_and_neutralised) {
-  subscribe(a, R"x({"email":"first@example.com","name":"=HYPERLINK(\"http://x\")",
-                   "campaign":")x" + campaign + R"x(","fields":{"company":"Acme, \"Inc\""},
+  subscribe(a,
+            R"x({"email":"first@example.com","name":"=HYPERLINK(\"http://x\")",
+                   "campaign":")x" +
+                campaign + R"x(","fields":{"company":"Acme, \"Inc\""},
                    "tags":["a","b"]})x");
-  subscribe(a, R"({"email":"second@example.com","name":"+1 trick","tags":["c"]})");
+  subscribe(a,
+            R"({"email":"second@example.com","name":"+1 trick","tags":["c"]})");
   subscribe(a, R"({"phone":"+442079460958","name":"@home"})");
   auto r = as(a.token, "GET", "/api/v1/exports/subscribers.csv");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.header("content-type"), "text/csv; charset=utf-8");
-  EXPECT_NE(r.header("content-disposition").find("attachment"), std::string::npos);
+  EXPECT_NE(r.header("content-disposition").find("attachment"),
+            std::string::npos);
   EXPECT_TRUE(r.raw.chunked);
   auto& body = r.body;
-  EXPECT_EQ(body.rfind("email,phone,name,source,tags,company,subscribed_at\r\n", 0), 0u)
-    << body;
-  EXPECT_NE(body.find("first@example.com,,\"'=HYPERLINK(\"\"http://x\"\")\",api,\"a, b\",\"Acme, \"\"Inc\"\"\","),
+  EXPECT_EQ(
+      body.rfind("email,phone,name,source,tags,company,subscribed_at\r\n", 0),
+      0u)
+      << body;
+  EXPECT_NE(body.find("first@example.com,,\"'=HYPERLINK(\"\"http://"
+                      "x\"\")\",api,\"a, b\",\"Acme, \"\"Inc\"\"\","),
             std::string::npos)
-    << body;
-  EXPECT_NE(body.find("second@example.com,,'+1 trick,api,c,,"), std::string::npos) << body;
-  // A leading + is neutralised like any formula character, phone numbers included.
+      << body;
+  EXPECT_NE(body.find("second@example.com,,'+1 trick,api,c,,"),
+            std::string::npos)
+      << body;
+  // A leading + is neutralised like any formula character, phone numbers
+  // included.
   EXPECT_NE(body.find(",'+442079460958,'@home,"), std::string::npos) << body;
   // Every line ends with CRLF: 1 header + 3 rows.
   size_t lines = 0;
@@ -158,10 +188,12 @@ TEST_F(subscribers, csv_download_is_rfc4180_and_neutralised) {
     ++lines;
   EXPECT_EQ(lines, 4u);
 
-  auto by_campaign = as(a.token, "GET", "/api/v1/exports/subscribers.csv?campaign=" + campaign);
+  auto by_campaign = as(a.token, "GET",
+                        "/api/v1/exports/subscribers.csv?campaign=" + campaign);
   EXPECT_NE(by_campaign.body.find("first@example.com"), std::string::npos);
   EXPECT_EQ(by_campaign.body.find("second@example.com"), std::string::npos);
-  auto by_tags = as(a.token, "GET", "/api/v1/exports/subscribers.csv?tags=c,zzz");
+  auto by_tags =
+      as(a.token, "GET", "/api/v1/exports/subscribers.csv?tags=c,zzz");
   EXPECT_EQ(by_tags.body.find("first@example.com"), std::string::npos);
   EXPECT_NE(by_tags.body.find("second@example.com"), std::string::npos);
   EXPECT_EQ(as(a.token, "GET", "/api/v1/exports/subscribers.csv").status, 200);
@@ -169,18 +201,17 @@ TEST_F(subscribers, csv_download_is_rfc4180_and_neutralised) {
 }
 
 TEST_F(subscribers, csv_download_streams_many_pages) {
-  // More rows than one export page (1,000) so the stream pulls several chunks; eight
-  // writers at once, so their signups share group commits.
+  // More rows than one export page (1,000) so the stream pulls several chunks;
+  // eight writers at once, so their signups share group commits.
   std::vector<std::thread> writers;
   std::atomic<int> ok{0};
   for (int w = 0; w < 8; ++w)
     writers.emplace_back([&, w] {
       for (int k = 0; k < 150; ++k)
         if (send(port, "POST", "/api/v1/public/lister/subscribe",
-                 R"({"email":"bulk)" + std::to_string(w) + "-" + std::to_string(k)
-                   + R"(@example.com"})")
-              .status
-            == 201)
+                 R"({"email":"bulk)" + std::to_string(w) + "-" +
+                     std::to_string(k) + R"(@example.com"})")
+                .status == 201)
           ++ok;
     });
   for (auto& t : writers)
@@ -209,8 +240,10 @@ TEST_F(subscribers, data_survives_a_restart) {
   EXPECT_EQ(h.status, 200);
   EXPECT_EQ(h.body, R"({"status":"ok"})");
   auto m = call("GET", "/metrics");
-  EXPECT_NE(m.body.find("linkstacked_http_requests_total{method=\"GET\",route=\"/api/v1/subscribers/{id}\",status=\"200\"} 1"),
+  EXPECT_NE(m.body.find("linkstacked_http_requests_total{method=\"GET\",route="
+                        "\"/api/v1/subscribers/{id}\",status=\"200\"} 1"),
             std::string::npos)
-    << m.body.substr(0, 2000);
-  EXPECT_NE(m.body.find("linkstacked_store_batch_size_bucket"), std::string::npos);
+      << m.body.substr(0, 2000);
+  EXPECT_NE(m.body.find("linkstacked_store_batch_size_bucket"),
+            std::string::npos);
 }

@@ -1,4 +1,5 @@
-// Sync jobs against the in-process sandbox simulator: soft skips, faults, cancel and retry.
+// Sync jobs against the in-process sandbox simulator: soft skips, faults,
+// cancel and retry.
 #include "mailchimp_fixture.hpp"
 
 using namespace ls::test;
@@ -9,20 +10,21 @@ namespace {
 class sync_jobs : public mailchimp_connect {
 protected:
   void adjust(ls::config::config&) override {
-    svc_opts.retry_base = std::chrono::milliseconds(5); // backoffs in milliseconds
+    svc_opts.retry_base =
+        std::chrono::milliseconds(5); // backoffs in milliseconds
   }
   void SetUp() override {
     mailchimp_connect::SetUp();
-    ASSERT_EQ(finish(approve()), "/dashboard/email-collection?mailchimp=connected");
+    ASSERT_EQ(finish(approve()),
+              "/dashboard/email-collection?mailchimp=connected");
     auto lists = as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences");
     auto lj = lists.json();
     for (auto l : simdjson::dom::array(lj["items"]))
-      if (str(l["name"]) == "Newsletter")
-        audience = str(l["id"]);
+      if (str(l["name"]) == "Newsletter") audience = str(l["id"]);
     ASSERT_FALSE(audience.empty()) << lists.body;
     ASSERT_EQ(as(a.token, "PUT", "/api/v1/integrations/mailchimp/audience",
                  R"({"audience_id":")" + audience + "\"}")
-                .status,
+                  .status,
               200);
   }
   std::string queue() {
@@ -31,16 +33,17 @@ protected:
     EXPECT_EQ(r.status, 202) << r.body;
     return str(r.json()["id"]);
   }
-  /// Waits (with a deadline) until the job reaches a final state; returns its JSON.
+  /// Waits (with a deadline) until the job reaches a final state; returns its
+  /// JSON.
   json_doc wait_done(const std::string& id) {
     json_doc doc;
     ls::http::test::wait_until(
-      [&] {
-        doc = as(a.token, "GET", "/api/v1/sync-jobs/" + id).json();
-        auto s = str(doc["status"]);
-        return s == "COMPLETED" || s == "FAILED" || s == "CANCELLED";
-      },
-      20000ms);
+        [&] {
+          doc = as(a.token, "GET", "/api/v1/sync-jobs/" + id).json();
+          auto s = str(doc["status"]);
+          return s == "COMPLETED" || s == "FAILED" || s == "CANCELLED";
+        },
+        20000ms);
     return doc;
   }
   std::vector<std::string> stored_emails() {
@@ -53,13 +56,16 @@ protected:
     return out;
   }
   void fans() {
-    subscribe(a, R"({"email":"ana.fan@gmail.com","name":"Ana Lima","fields":{"company":"Acme"}})");
+    subscribe(
+        a,
+        R"({"email":"ana.fan@gmail.com","name":"Ana Lima","fields":{"company":"Acme"}})");
     subscribe(a, R"({"email":"unsubscribed.fan@gmail.com"})");
     subscribe(a, R"({"email":"forgotten.fan@gmail.com"})");
     subscribe(a, R"({"email":"bot@example.com"})");
     subscribe(a, R"({"phone":"+14155550100"})");
     auto gone = subscribe(a, R"({"email":"left@gmail.com"})");
-    as(a.token, "PATCH", "/api/v1/subscribers/" + gone, R"({"status":"unsubscribed"})");
+    as(a.token, "PATCH", "/api/v1/subscribers/" + gone,
+       R"({"status":"unsubscribed"})");
   }
   std::string audience;
 };
@@ -75,8 +81,9 @@ TEST_F(sync_jobs, a_sync_completes_with_the_soft_skips_explained) {
   EXPECT_EQ(uint64_t(p["total"]), 5u);
   EXPECT_EQ(uint64_t(p["created"]), 1u);
   EXPECT_EQ(uint64_t(p["skipped"]), 4u);
-  EXPECT_EQ(uint64_t(p["total"]),
-            uint64_t(p["created"]) + uint64_t(p["updated"]) + uint64_t(p["skipped"]));
+  EXPECT_EQ(uint64_t(p["total"]), uint64_t(p["created"]) +
+                                      uint64_t(p["updated"]) +
+                                      uint64_t(p["skipped"]));
   EXPECT_EQ(uint64_t(j["skipped"]["phone_only"]), 1u);
   EXPECT_EQ(uint64_t(j["skipped"]["must_resubscribe"]["count"]), 1u);
   EXPECT_EQ(uint64_t(j["skipped"]["forgotten"]["count"]), 1u);
@@ -84,16 +91,21 @@ TEST_F(sync_jobs, a_sync_completes_with_the_soft_skips_explained) {
   std::string notes;
   for (auto n : simdjson::dom::array(j["notes"]))
     notes += str(n) + "\n";
-  EXPECT_NE(notes.find("1 must re-subscribe in Mailchimp before they can receive emails "
-                       "(e.g. unsubscribed.fan@gmail.com)"),
-            std::string::npos)
-    << notes;
+  EXPECT_NE(
+      notes.find(
+          "1 must re-subscribe in Mailchimp before they can receive emails "
+          "(e.g. unsubscribed.fan@gmail.com)"),
+      std::string::npos)
+      << notes;
   auto emails = stored_emails();
-  EXPECT_NE(std::find(emails.begin(), emails.end(), "ana.fan@gmail.com"), emails.end());
-  EXPECT_EQ(std::find(emails.begin(), emails.end(), "left@gmail.com"), emails.end());
+  EXPECT_NE(std::find(emails.begin(), emails.end(), "ana.fan@gmail.com"),
+            emails.end());
+  EXPECT_EQ(std::find(emails.begin(), emails.end(), "left@gmail.com"),
+            emails.end());
   // Mailchimp holds the merge fields.
   auto members = sim("GET", "/_sim/lists/" + audience + "/members");
-  EXPECT_NE(members.body.find("\"FNAME\":\"Ana\""), std::string::npos) << members.body;
+  EXPECT_NE(members.body.find("\"FNAME\":\"Ana\""), std::string::npos)
+      << members.body;
   EXPECT_NE(members.body.find("\"LNAME\":\"Lima\""), std::string::npos);
   EXPECT_NE(members.body.find("\"COMPANY\":\"Acme\""), std::string::npos);
   // The list shows it too.
@@ -103,10 +115,11 @@ TEST_F(sync_jobs, a_sync_completes_with_the_soft_skips_explained) {
 
 TEST_F(sync_jobs, server_errors_are_retried_with_backoff) {
   fans();
-  ASSERT_EQ(sim("POST", "/_sim/faults",
-                R"({"method":"POST","path_prefix":"/3.0/lists/","status":500,"count":2})")
-              .status,
-            201);
+  ASSERT_EQ(
+      sim("POST", "/_sim/faults",
+          R"({"method":"POST","path_prefix":"/3.0/lists/","status":500,"count":2})")
+          .status,
+      201);
   auto j = wait_done(queue());
   EXPECT_EQ(str(j["status"]), "COMPLETED") << str(j["error"]["message"]);
   EXPECT_EQ(uint64_t(j["progress"]["created"]), 1u);
@@ -121,13 +134,16 @@ TEST_F(sync_jobs, a_revoked_token_fails_the_job_and_a_retry_resumes_it) {
   EXPECT_EQ(str(j["error"]["code"]), "token_revoked");
   EXPECT_FALSE(str(j["error"]["message"]).empty());
   // Reconnect, then retry: attempt 2 completes.
-  ASSERT_EQ(finish(approve()), "/dashboard/email-collection?mailchimp=connected");
+  ASSERT_EQ(finish(approve()),
+            "/dashboard/email-collection?mailchimp=connected");
   auto r = as(a.token, "POST", "/api/v1/sync-jobs/" + id + "/retry");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(uint64_t(r.json()["attempt"]), 2u);
   auto again = wait_done(id);
-  EXPECT_EQ(str(again["status"]), "COMPLETED") << str(again["error"]["message"]);
-  EXPECT_EQ(as(a.token, "POST", "/api/v1/sync-jobs/" + id + "/retry").status, 409);
+  EXPECT_EQ(str(again["status"]), "COMPLETED")
+      << str(again["error"]["message"]);
+  EXPECT_EQ(as(a.token, "POST", "/api/v1/sync-jobs/" + id + "/retry").status,
+            409);
 }
 
 TEST_F(sync_jobs, a_deleted_audience_fails_the_job) {
@@ -140,7 +156,8 @@ TEST_F(sync_jobs, a_deleted_audience_fails_the_job) {
 
 TEST_F(sync_jobs, jobs_wait_in_order_and_a_pending_one_cancels_at_once) {
   fans();
-  // Slow Mailchimp down so the first job is still running when the second is queued.
+  // Slow Mailchimp down so the first job is still running when the second is
+  // queued.
   ASSERT_EQ(sim("POST", "/_sim/config", R"({"latency_ms":300})").status, 200);
   auto first = queue();
   auto second = queue();
@@ -149,24 +166,31 @@ TEST_F(sync_jobs, jobs_wait_in_order_and_a_pending_one_cancels_at_once) {
   auto c = as(a.token, "POST", "/api/v1/sync-jobs/" + second + "/cancel");
   ASSERT_EQ(c.status, 200) << c.body;
   EXPECT_EQ(str(c.json()["status"]), "CANCELLED");
-  EXPECT_EQ(as(a.token, "POST", "/api/v1/sync-jobs/" + second + "/cancel").status, 409);
+  EXPECT_EQ(
+      as(a.token, "POST", "/api/v1/sync-jobs/" + second + "/cancel").status,
+      409);
   EXPECT_EQ(str(wait_done(first)["status"]), "COMPLETED");
 }
 
 TEST_F(sync_jobs, bad_requests_and_other_accounts) {
-  EXPECT_EQ(as(a.token, "POST", "/api/v1/sync-jobs", R"({"provider":"aweber"})").status, 422);
-  EXPECT_EQ(as(a.token, "POST", "/api/v1/sync-jobs",
-               R"({"provider":"mailchimp","scope":{"type":"campaign","campaign_id":"cmp_x"}})")
-              .status,
+  EXPECT_EQ(as(a.token, "POST", "/api/v1/sync-jobs", R"({"provider":"aweber"})")
+                .status,
             422);
+  EXPECT_EQ(
+      as(a.token, "POST", "/api/v1/sync-jobs",
+         R"({"provider":"mailchimp","scope":{"type":"campaign","campaign_id":"cmp_x"}})")
+          .status,
+      422);
   auto id = queue();
   auto b = signup("stranger");
   EXPECT_EQ(as(b.token, "GET", "/api/v1/sync-jobs/" + id).status, 404);
-  EXPECT_EQ(as(b.token, "POST", "/api/v1/sync-jobs/" + id + "/cancel").status, 404);
-  EXPECT_EQ(as(b.token, "POST", "/api/v1/sync-jobs/" + id + "/retry").status, 404);
+  EXPECT_EQ(as(b.token, "POST", "/api/v1/sync-jobs/" + id + "/cancel").status,
+            404);
+  EXPECT_EQ(as(b.token, "POST", "/api/v1/sync-jobs/" + id + "/retry").status,
+            404);
   EXPECT_EQ(as(b.token, "POST", "/api/v1/sync-jobs",
                R"({"provider":"mailchimp","scope":{"type":"all"}})")
-              .status,
+                .status,
             409);
   wait_done(id);
 }
@@ -190,24 +214,31 @@ TEST_F(slow_sync, cancelling_a_running_job_lets_the_batch_in_flight_finish) {
   ASSERT_EQ(sim("POST", "/_sim/config", R"({"latency_ms":150})").status, 200);
   auto id = queue();
   ASSERT_TRUE(ls::http::test::wait_until(
-    [&] { return str(as(a.token, "GET", "/api/v1/sync-jobs/" + id).json()["status"]) == "RUNNING"; },
-    10000ms));
+      [&] {
+        return str(as(a.token, "GET", "/api/v1/sync-jobs/" + id)
+                       .json()["status"]) == "RUNNING";
+      },
+      10000ms));
   auto c = as(a.token, "POST", "/api/v1/sync-jobs/" + id + "/cancel");
   ASSERT_EQ(c.status, 200) << c.body;
   auto j = wait_done(id);
   EXPECT_EQ(str(j["status"]), "CANCELLED");
-  EXPECT_LT(uint64_t(j["progress"]["processed"]), uint64_t(j["progress"]["total"]));
+  EXPECT_LT(uint64_t(j["progress"]["processed"]),
+            uint64_t(j["progress"]["total"]));
   EXPECT_EQ(uint64_t(j["progress"]["processed"]),
-            uint64_t(j["progress"]["created"]) + uint64_t(j["progress"]["updated"])
-              + uint64_t(j["progress"]["skipped"]));
+            uint64_t(j["progress"]["created"]) +
+                uint64_t(j["progress"]["updated"]) +
+                uint64_t(j["progress"]["skipped"]));
   // A retry resumes where it stopped and completes.
   ASSERT_EQ(sim("POST", "/_sim/config", R"({"latency_ms":0})").status, 200);
-  ASSERT_EQ(as(a.token, "POST", "/api/v1/sync-jobs/" + id + "/retry").status, 200);
+  ASSERT_EQ(as(a.token, "POST", "/api/v1/sync-jobs/" + id + "/retry").status,
+            200);
   auto again = wait_done(id);
   EXPECT_EQ(str(again["status"]), "COMPLETED");
   EXPECT_EQ(uint64_t(again["progress"]["total"]),
-            uint64_t(again["progress"]["created"]) + uint64_t(again["progress"]["updated"])
-              + uint64_t(again["progress"]["skipped"]));
+            uint64_t(again["progress"]["created"]) +
+                uint64_t(again["progress"]["updated"]) +
+                uint64_t(again["progress"]["skipped"]));
 }
 
 TEST_F(slow_sync, disconnecting_cancels_the_accounts_mailchimp_jobs) {
@@ -215,12 +246,14 @@ TEST_F(slow_sync, disconnecting_cancels_the_accounts_mailchimp_jobs) {
   ASSERT_EQ(sim("POST", "/_sim/config", R"({"latency_ms":150})").status, 200);
   auto running = queue();
   auto waiting = queue();
-  ASSERT_EQ(as(a.token, "DELETE", "/api/v1/integrations/mailchimp").status, 204);
+  ASSERT_EQ(as(a.token, "DELETE", "/api/v1/integrations/mailchimp").status,
+            204);
   auto w = wait_done(waiting);
   EXPECT_EQ(str(w["status"]), "CANCELLED");
   std::string notes;
   for (auto n : simdjson::dom::array(w["notes"]))
     notes += str(n);
-  EXPECT_NE(notes.find("Mailchimp was disconnected"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("Mailchimp was disconnected"), std::string::npos)
+      << notes;
   EXPECT_EQ(str(wait_done(running)["status"]), "CANCELLED");
 }
