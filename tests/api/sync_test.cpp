@@ -2,6 +2,9 @@
 // cancel and retry.
 #include "mailchimp_fixture.hpp"
 
+#include <atomic>
+#include <thread>
+
 using namespace ls::test;
 using namespace std::chrono_literals;
 
@@ -256,4 +259,88 @@ TEST_F(slow_sync, disconnecting_cancels_the_accounts_mailchimp_jobs) {
   EXPECT_NE(notes.find("Mailchimp was disconnected"), std::string::npos)
       << notes;
   EXPECT_EQ(str(wait_done(running)["status"]), "CANCELLED");
+}
+
+namespace {
+
+/// Short Mailchimp timeouts, so hangs are seen quickly.
+class impatient_sync : public sync_jobs {
+protected:
+  void adjust(ls::config::config& c) override {
+    sync_jobs::adjust(c);
+    c.mailchimp.request_timeout = std::chrono::milliseconds(300);
+  }
+};
+
+} // namespace
+
+TEST_F(impatient_sync,
+       bursts_of_429_hangs_and_dropped_connections_are_retried) {
+  fans();
+  ASSERT_EQ(
+      sim("POST", "/_sim/faults",
+          R"({"method":"POST","path_prefix":"/3.0/lists/","status":429,"count":2})")
+          .status,
+      201);
+  ASSERT_EQ(
+      sim("POST", "/_sim/faults",
+          R"({"method":"POST","path_prefix":"/3.0/lists/","drop":true,"count":1})")
+          .status,
+      201);
+  ASSERT_EQ(
+      sim("POST", "/_sim/faults",
+          R"({"method":"POST","path_prefix":"/3.0/lists/","delay_ms":2000,"count":1})")
+          .status,
+      201);
+  auto j = wait_done(queue());
+  EXPECT_EQ(str(j["status"]), "COMPLETED") << str(j["error"]["message"]);
+  // A call that timed out or lost its connection may still have been applied,
+  // so the resend can find the member already there: created or updated, but
+  // there exactly once.
+  EXPECT_EQ(uint64_t(j["progress"]["created"]) +
+                uint64_t(j["progress"]["updated"]),
+            1u);
+  auto emails = stored_emails();
+  EXPECT_EQ(std::count(emails.begin(), emails.end(), "ana.fan@gmail.com"), 1);
+}
+
+TEST_F(impatient_sync,
+       errors_that_outlast_the_retries_fail_the_job_with_the_skips_kept) {
+  fans();
+  ASSERT_EQ(
+      sim("POST", "/_sim/faults",
+          R"({"method":"POST","path_prefix":"/3.0/lists/","status":503,"count":50})")
+          .status,
+      201);
+  auto j = wait_done(queue());
+  EXPECT_EQ(str(j["status"]), "FAILED");
+  EXPECT_EQ(str(j["error"]["code"]), "mailchimp_unavailable");
+  EXPECT_NE(str(j["error"]["message"]).find("retry"), std::string::npos);
+  // Nothing reached Mailchimp; the phone-only skip seen so far is kept.
+  EXPECT_EQ(uint64_t(j["progress"]["created"]), 0u);
+}
+
+TEST_F(sync_jobs, more_than_one_batch_of_members_goes_in_several_calls) {
+  // 1,200 fans: three batch calls of at most 500 members.
+  std::vector<std::thread> writers;
+  std::atomic<int> ok{0};
+  for (int w = 0; w < 6; ++w)
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 200; ++i)
+        if (send(port, "POST", "/api/v1/public/chimp/subscribe",
+                 R"({"email":"many)" + std::to_string(w) + "x" +
+                     std::to_string(i) + R"(@gmail.com"})")
+                .status == 201)
+          ++ok;
+    });
+  for (auto& t : writers)
+    t.join();
+  ASSERT_EQ(ok, 1200);
+  ASSERT_EQ(sim("DELETE", "/_sim/stats").status, 204);
+  auto j = wait_done(queue());
+  ASSERT_EQ(str(j["status"]), "COMPLETED") << str(j["error"]["message"]);
+  EXPECT_EQ(uint64_t(j["progress"]["created"]), 1200u);
+  auto stats = sim("GET", "/_sim/stats").json();
+  // The audience check and three batch calls, all answered 200.
+  EXPECT_EQ(uint64_t(stats["users"]["sandbox-user"]["by_status"]["200"]), 4u);
 }
