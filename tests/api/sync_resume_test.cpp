@@ -15,7 +15,7 @@ using namespace std::chrono_literals;
 TEST(sync_resume, a_killed_sync_resumes_and_completes) {
   auto dir = temp_dir("resume");
   child_process sim{{std::string{LS_BINARY_DIR} + "/mailchimp-sim", "--listen",
-                     "127.0.0.1:0", "--empty", "--latency-ms", "40"},
+                     "127.0.0.1:0", "--empty", "--latency-ms", "80"},
                     R"(listening on http://127\.0\.0\.1:(\d+))"};
   ASSERT_NE(sim.port(), 0) << sim.log();
   auto sp = sim.port();
@@ -88,7 +88,7 @@ TEST(sync_resume, a_killed_sync_resumes_and_completes) {
                 .status,
             200);
 
-  // 1,000 fans: 20 batches of 50, two at a time, 40 ms each.
+  // 1,000 fans: 20 batches of 50, two at a time, 80 ms each.
   std::vector<std::thread> writers;
   std::atomic<int> ok{0};
   for (int w = 0; w < 4; ++w)
