@@ -4,6 +4,7 @@
 #include "actors/api_util.hpp"
 #include "actors/errors.hpp"
 #include "http/codec/form.hpp"
+#include "http/codec/html.hpp"
 #include "http/codec/time.hpp"
 
 #include <algorithm>
@@ -311,7 +312,7 @@ void dashboard_page(caf::event_based_actor* self, call_ptr c) {
     msg = "<p role=\"status\">Mailchimp is connected.</p>";
   else if (outcome == "error")
     msg = "<p role=\"alert\">Mailchimp is not connected: " +
-          html_escape(reason_text(c->query("reason"))) + "</p>";
+          html::escape(reason_text(c->query("reason"))) + "</p>";
   r.body =
       "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Email "
       "collection</title><h1>Email collection</h1>" +

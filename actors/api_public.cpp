@@ -4,6 +4,7 @@
 #include "actors/api_routes.hpp"
 #include "actors/api_util.hpp"
 #include "http/codec/form.hpp"
+#include "http/codec/html.hpp"
 #include "http/codec/time.hpp"
 #include "http/codec/validation.hpp"
 
@@ -298,7 +299,7 @@ void profile_page(caf::event_based_actor*, call_ptr c) {
         "found</title><p>There is no creator with this handle.</p></html>";
     return c->reply(std::move(r));
   }
-  auto h = html_escape(acc->handle);
+  auto h = html::escape(acc->handle);
   std::string b;
   b += "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
@@ -323,15 +324,15 @@ void profile_page(caf::event_based_actor*, call_ptr c) {
         "<p class=\"ok\" role=\"status\">Thanks, your details are updated.</p>";
   else if (result == "error")
     b += "<p class=\"err\" role=\"alert\">Sorry, that did not work: " +
-         html_escape(c->query("detail").substr(0, 300)) + "</p>";
+         html::escape(c->query("detail").substr(0, 300)) + "</p>";
   auto action =
       "/api/v1/public/" + form::percent_encode(acc->handle) + "/subscribe";
   auto input = [&](const std::string& id, const std::string& name,
                    const std::string& label, const std::string& type,
                    bool required, const std::string& extra = {}) {
-    b += "<label for=\"" + id + "\">" + html_escape(label) +
+    b += "<label for=\"" + id + "\">" + html::escape(label) +
          (required ? " *" : "") + "</label><input id=\"" + id + "\" name=\"" +
-         html_escape(name) + "\" type=\"" + type + "\"" + extra +
+         html::escape(name) + "\" type=\"" + type + "\"" + extra +
          (required ? " required" : "") + ">";
   };
   auto campaigns = c->a.db->campaigns(acc->id);
@@ -339,9 +340,9 @@ void profile_page(caf::event_based_actor*, call_ptr c) {
     auto p = "f" + std::to_string(n) + "-";
     b += "<form method=\"post\" action=\"" + action + "\">";
     if (cmp) {
-      b += "<h2>" + html_escape(cmp->name) + "</h2>";
+      b += "<h2>" + html::escape(cmp->name) + "</h2>";
       b += "<input type=\"hidden\" name=\"campaign\" value=\"" +
-           html_escape(cmp->id) + "\">";
+           html::escape(cmp->id) + "\">";
     } else {
       b += "<h2>Subscribe</h2>";
     }
@@ -354,18 +355,18 @@ void profile_page(caf::event_based_actor*, call_ptr c) {
         auto id = p + "x-" + d.key;
         auto name = "fields[" + d.key + "]";
         if (d.type == "select") {
-          b += "<label for=\"" + id + "\">" + html_escape(d.label) +
+          b += "<label for=\"" + id + "\">" + html::escape(d.label) +
                (d.required ? " *" : "") + "</label><select id=\"" + id +
-               "\" name=\"" + html_escape(name) + "\"" +
+               "\" name=\"" + html::escape(name) + "\"" +
                (d.required ? " required" : "") +
                "><option value=\"\"></option>";
           for (auto& o : d.options)
-            b += "<option>" + html_escape(o) + "</option>";
+            b += "<option>" + html::escape(o) + "</option>";
           b += "</select>";
         } else if (d.type == "checkbox") {
-          b += "<label><input type=\"checkbox\" name=\"" + html_escape(name) +
+          b += "<label><input type=\"checkbox\" name=\"" + html::escape(name) +
                "\" value=\"on\"" + (d.required ? " required" : "") + "> " +
-               html_escape(d.label) + "</label>";
+               html::escape(d.label) + "</label>";
         } else {
           input(id, name, d.label, d.type, d.required);
         }

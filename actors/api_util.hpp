@@ -100,8 +100,6 @@ template <class F>
 void write(caf::event_based_actor* self, const call_ptr& c,
            store::write_op_ptr op, F then);
 
-std::string html_escape(std::string_view s);
-
 } // namespace ls::api
 
 #include <caf/event_based_actor.hpp>

@@ -1,5 +1,7 @@
 #include "storage/database.hpp"
 
+#include "storage/crypto.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -69,6 +71,45 @@ void merge_sorted_unique(std::vector<std::string>& into,
   into.insert(into.end(), add.begin(), add.end());
   std::sort(into.begin(), into.end());
   into.erase(std::unique(into.begin(), into.end()), into.end());
+}
+
+/// One page of the records under `prefix`, newest (largest key) first, resuming
+/// before `cursor` (a key returned earlier, without the prefix). `keep` decodes
+/// a value into an item and says whether it matches. At most `max_scan` keys
+/// are looked at, so a page may be short and still have a next cursor. nullopt
+/// for a cursor that cannot be one of ours.
+template <class Item, class Keep>
+std::optional<std::pair<std::vector<Item>, std::string>>
+newest_first(lmdb::txn& t, lmdb::dbi db, std::string_view prefix,
+             std::string_view cursor, size_t limit, size_t max_scan,
+             Keep keep) {
+  // A cursor is a big-endian time and an id ("sub_…", "job_…": a 4-character
+  // prefix).
+  constexpr size_t cursor_size = 8 + 4 + crypto::id_random_chars;
+  if (!cursor.empty() && cursor.size() != cursor_size) return std::nullopt;
+  std::vector<Item> items;
+  std::string next;
+  lmdb::cursor cur{t, db};
+  // Start after the account's last key (or before the cursor's) and walk back.
+  bool ok = cur.seek(cursor.empty() ? cat(prefix, std::string(1, '\xff'))
+                                    : cat(prefix, cursor));
+  ok = ok ? cur.prev() : cur.last();
+  size_t scanned = 0;
+  std::string last_key;
+  for (; ok && starts_with(cur.key(), prefix); ok = cur.prev()) {
+    last_key = cur.key();
+    Item item;
+    if (keep(cur.value(), item)) {
+      items.push_back(std::move(item));
+      if (items.size() == limit) break;
+    }
+    if (++scanned >= max_scan) break;
+  }
+  // Stopped early: is there anything older?
+  if (ok && starts_with(cur.key(), prefix) && cur.prev() &&
+      starts_with(cur.key(), prefix))
+    next = last_key.substr(prefix.size());
+  return std::pair{std::move(items), std::move(next)};
 }
 
 } // namespace
@@ -481,42 +522,14 @@ std::optional<subscriber_page>
 database::subscribers(std::string_view account_id,
                       const subscriber_filter& filter, std::string_view cursor,
                       size_t limit, size_t max_scan) {
-  // The cursor is the last key returned, minus the account prefix.
-  if (!cursor.empty() && cursor.size() != 8 + account_id.size())
-    return std::nullopt;
-  subscriber_page page;
   reader r{*this};
-  lmdb::cursor cur{r.txn, subscribers_};
-  bool ok;
-  if (cursor.empty()) {
-    // Newest first: start after the account's last key and walk back.
-    ok = cur.seek(cat(account_id, std::string(1, '\xff')));
-    ok = ok ? cur.prev() : cur.last();
-  } else {
-    auto from = cat(account_id, cursor);
-    ok = cur.seek(from);
-    if (ok && cur.key() == from)
-      ok = cur.prev();
-    else
-      ok = ok ? cur.prev() : cur.last();
-  }
-  size_t scanned = 0;
-  std::string last_key;
-  for (; ok && starts_with(cur.key(), account_id); ok = cur.prev()) {
-    last_key = cur.key();
-    subscriber s;
-    if (decode(cur.value(), s) && filter.matches(s)) {
-      page.items.push_back(std::move(s));
-      if (page.items.size() == limit) break;
-    }
-    if (++scanned >= max_scan) break;
-  }
-  if (ok && starts_with(cur.key(), account_id)) {
-    // Stopped early: is there anything older?
-    if (cur.prev() && starts_with(cur.key(), account_id))
-      page.next_cursor = last_key.substr(account_id.size());
-  }
-  return page;
+  auto found = newest_first<subscriber>(
+      r.txn, subscribers_, account_id, cursor, limit, max_scan,
+      [&](std::string_view v, subscriber& s) {
+        return decode(v, s) && filter.matches(s);
+      });
+  if (!found) return std::nullopt;
+  return subscriber_page{std::move(found->first), std::move(found->second)};
 }
 
 std::string
@@ -668,37 +681,15 @@ std::optional<database::job_page>
 database::jobs(std::string_view account_id, std::string_view status,
                std::string_view provider, std::string_view cursor, size_t limit,
                size_t max_scan) {
-  if (!cursor.empty() && cursor.size() != 8 + account_id.size())
-    return std::nullopt;
-  job_page page;
   reader r{*this};
-  lmdb::cursor cur{r.txn, jobs_};
-  bool ok;
-  if (cursor.empty()) {
-    ok = cur.seek(cat(account_id, std::string(1, '\xff')));
-    ok = ok ? cur.prev() : cur.last();
-  } else {
-    auto from = cat(account_id, cursor);
-    ok = cur.seek(from);
-    ok = ok ? cur.prev() : cur.last();
-  }
-  size_t scanned = 0;
-  std::string last_key;
-  for (; ok && starts_with(cur.key(), account_id); ok = cur.prev()) {
-    last_key = cur.key();
-    sync_job j;
-    if (decode(cur.value(), j) && (status.empty() || j.status == status) &&
-        (provider.empty() || j.provider == provider)) {
-      page.items.push_back(std::move(j));
-      if (page.items.size() == limit) break;
-    }
-    if (++scanned >= max_scan) break;
-  }
-  if (ok && starts_with(cur.key(), account_id)) {
-    if (cur.prev() && starts_with(cur.key(), account_id))
-      page.next_cursor = last_key.substr(account_id.size());
-  }
-  return page;
+  auto found = newest_first<sync_job>(
+      r.txn, jobs_, account_id, cursor, limit, max_scan,
+      [&](std::string_view v, sync_job& j) {
+        return decode(v, j) && (status.empty() || j.status == status) &&
+               (provider.empty() || j.provider == provider);
+      });
+  if (!found) return std::nullopt;
+  return job_page{std::move(found->first), std::move(found->second)};
 }
 
 std::vector<sync_job> database::unfinished_jobs() {

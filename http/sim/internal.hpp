@@ -3,6 +3,7 @@
 // the caller to hold the simulator's mutex.
 #pragma once
 
+#include "http/codec/html.hpp"
 #include "http/codec/json.hpp"
 #include "http/message.hpp"
 
@@ -151,7 +152,6 @@ bool valid_email_syntax(std::string_view email);
 /// Addresses Mailchimp refuses as "looks fake or invalid" (example.com and the
 /// like).
 bool looks_fake(std::string_view email);
-std::string html_escape(std::string_view s);
 /// The first value of `key` in a query string (decoded), if any.
 std::optional<std::string> query_param(std::string_view query,
                                        std::string_view key);

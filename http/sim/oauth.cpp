@@ -23,7 +23,7 @@ std::string page(std::string_view title, std::string_view content) {
       "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
       "<title>";
-  out += html_escape(title);
+  out += html::escape(title);
   out += " | Mailchimp (simulated)</title><style>"
          "body{font-family:system-ui,sans-serif;background:#f6f6f4;margin:0}"
          "main{max-width:32rem;margin:4rem auto;background:#fff;padding:2rem;"
@@ -40,7 +40,7 @@ std::string page(std::string_view title, std::string_view content) {
 
 http::response error_page(std::string_view message) {
   std::string content = "<h1>Authorization error</h1><p id=\"error\">";
-  content += html_escape(message);
+  content += html::escape(message);
   content += "</p><p class=\"note\">The simulated Mailchimp did not redirect "
              "back to the application.</p>";
   return html(400, page("Authorization error", content));
@@ -77,7 +77,7 @@ http::response redirect(const std::string& uri, std::string query) {
   r.set("cache-control", "no-store");
   r.set("content-type", "text/html; charset=utf-8");
   r.body =
-      "<a href=\"" + html_escape(with_query(uri, query)) + "\">Continue</a>\n";
+      "<a href=\"" + html::escape(with_query(uri, query)) + "\">Continue</a>\n";
   return r;
 }
 
@@ -120,7 +120,7 @@ http::response authorize_page(state& st, const http::request& req) {
   }
   auto chosen = param(*p, "login");
   std::string content = "<h1>Authorize <span id=\"client\">";
-  content += html_escape(client_id);
+  content += html::escape(client_id);
   content += "</span></h1><p>This application wants to connect to your "
              "Mailchimp account: it will be able to read and change your "
              "audiences and contacts.</p>";
@@ -129,7 +129,7 @@ http::response authorize_page(state& st, const http::request& req) {
     content += "<input type=\"hidden\" name=\"";
     content += name;
     content += "\" value=\"";
-    content += html_escape(value);
+    content += html::escape(value);
     content += "\">";
   };
   hidden("response_type", response_type);
@@ -142,10 +142,11 @@ http::response authorize_page(state& st, const http::request& req) {
   } else {
     content += "<label>Log in as <select name=\"login\">";
     for (auto& u : st.users) {
-      content += "<option value=\"" + html_escape(u.login) + "\"";
+      content += "<option value=\"" + html::escape(u.login) + "\"";
       if (u.login == chosen) content += " selected";
-      content += ">" + html_escape(u.account_name) + " (" +
-                 html_escape(u.login) + ", " + html_escape(u.dc) + ")</option>";
+      content += ">" + html::escape(u.account_name) + " (" +
+                 html::escape(u.login) + ", " + html::escape(u.dc) +
+                 ")</option>";
     }
     content += "</select></label>";
   }
@@ -153,7 +154,7 @@ http::response authorize_page(state& st, const http::request& req) {
              "Allow</button><button type=\"submit\" name=\"decision\" "
              "value=\"deny\">Deny</button></form>";
   content += "<p class=\"note\">You will be sent back to " +
-             html_escape(redirect_uri) + "</p>";
+             html::escape(redirect_uri) + "</p>";
   return html(200, page("Authorize", content));
 }
 
