@@ -47,6 +47,22 @@ caf::error mailchimp_error(ls_error code, std::string detail) {
   return caf::make_error(code, std::move(detail));
 }
 
+/// What a call that must answer 200 carries, read by `parse`; otherwise the
+/// upstream error to hand on (Mailchimp's own detail, or why its answer could
+/// not be read).
+template <class Parse>
+auto parse_ok(const mc_reply& r, Parse parse)
+    -> caf::expected<typename decltype(parse(
+        r.body, std::declval<std::string&>()))::value_type> {
+  if (r.status != 200)
+    return mailchimp_error(ls_error::upstream_failed,
+                           mailchimp::problem_detail(r.status, r.body));
+  std::string error;
+  auto parsed = parse(r.body, error);
+  if (!parsed) return mailchimp_error(ls_error::upstream_failed, error);
+  return std::move(*parsed);
+}
+
 // -- ACCOUNT
 // -----------------------------------------------------------------------------------
 
@@ -128,15 +144,8 @@ account_impl(account_ptr self, store::mailchimp_connection conn,
                   "lists.stats.member_count,total_items",
               {},
               [=](mc_reply& r) mutable {
-                if (r.status != 200)
-                  return void(rp.deliver(mailchimp_error(
-                      ls_error::upstream_failed,
-                      mailchimp::problem_detail(r.status, r.body))));
-                std::string error;
-                auto page = mailchimp::parse_lists(r.body, error);
-                if (!page)
-                  return void(rp.deliver(
-                      mailchimp_error(ls_error::upstream_failed, error)));
+                auto page = parse_ok(r, mailchimp::parse_lists);
+                if (!page) return void(rp.deliver(page.error()));
                 acc->insert(acc->end(), page->items.begin(), page->items.end());
                 // Every page, until Mailchimp's total is reached (or a page
                 // comes back empty).
@@ -160,15 +169,8 @@ account_impl(account_ptr self, store::mailchimp_connection conn,
         api_call(
             self, "GET", "/?fields=account_name,contact", {},
             [=](mc_reply& r) mutable {
-              if (r.status != 200)
-                return void(rp.deliver(mailchimp_error(
-                    ls_error::upstream_failed,
-                    mailchimp::problem_detail(r.status, r.body))));
-              std::string error;
-              auto contact = mailchimp::parse_account_contact(r.body, error);
-              if (!contact)
-                return void(rp.deliver(
-                    mailchimp_error(ls_error::upstream_failed, error)));
+              auto contact = parse_ok(r, mailchimp::parse_account_contact);
+              if (!contact) return void(rp.deliver(contact.error()));
               if (contact->address1.empty() || contact->city.empty() ||
                   contact->country.empty())
                 return void(rp.deliver(
@@ -222,15 +224,8 @@ account_impl(account_ptr self, store::mailchimp_connection conn,
                 return void(rp.deliver(mailchimp_error(
                     ls_error::not_found, "this audience does not exist in your "
                                          "Mailchimp account")));
-              if (r.status != 200)
-                return void(rp.deliver(mailchimp_error(
-                    ls_error::upstream_failed,
-                    mailchimp::problem_detail(r.status, r.body))));
-              std::string error;
-              auto a = mailchimp::parse_list(r.body, error);
-              if (!a)
-                return void(rp.deliver(
-                    mailchimp_error(ls_error::upstream_failed, error)));
+              auto a = parse_ok(r, mailchimp::parse_list);
+              if (!a) return void(rp.deliver(a.error()));
               auto account_id = self->state.conn.account_id;
               auto chosen = *a;
               auto now = timefmt::now_us();
