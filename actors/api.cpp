@@ -3,6 +3,7 @@
 #include "actors/api_routes.hpp"
 #include "actors/api_util.hpp"
 #include "http/codec/form.hpp"
+#include "http/codec/time.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -16,6 +17,10 @@ app::app(caf::actor_system& s, config::config c,
       store(std::move(st)), subscribe_per_ip(cfg.ratelimit.subscribe_per_ip),
       subscribe_per_handle(cfg.ratelimit.subscribe_per_handle),
       cookie_secure(cfg.server.public_url.rfind("https://", 0) == 0) {}
+
+int64_t app::oauth_now() const {
+  return oauth_clock ? oauth_clock() : timefmt::now_us();
+}
 
 void call::reply(http::response r) {
   if (replied) return;

@@ -39,6 +39,8 @@ struct app {
   std::chrono::seconds store_timeout{30};
   bool cookie_secure = false; ///< public_url is https
   std::chrono::milliseconds oauth_state_lifetime = std::chrono::minutes(10);
+  std::function<int64_t()> oauth_clock; ///< empty: timefmt::now_us
+  int64_t oauth_now() const;
 
   app(caf::actor_system& s, config::config c,
       std::shared_ptr<store::database> d, std::shared_ptr<metrics> m,

@@ -82,7 +82,7 @@ void oauth_callback(caf::event_based_actor* self, call_ptr c) {
   auto session = session_hash.empty() ? std::nullopt
                                       : c->a.db->session_by_hash(session_hash);
   auto state_hash = crypto::sha256(state);
-  auto now = timefmt::now_us();
+  auto now = c->a.oauth_now();
   auto found = std::make_shared<store::oauth_state>();
   auto op = store::make_op(
       [state_hash, now, found](store::database& db, lmdb::txn& t) {
@@ -231,7 +231,7 @@ void mailchimp_connect(caf::event_based_actor* self, call_ptr c) {
   if (c->who->via_session)
     rec->session_hash = crypto::sha256(cookie(c->req, "ls_session"));
   rec->redirect_uri = *here;
-  rec->created_at = timefmt::now_us();
+  rec->created_at = a.oauth_now();
   rec->expires_at =
       rec->created_at + std::chrono::duration_cast<std::chrono::microseconds>(
                             a.oauth_state_lifetime)

@@ -100,6 +100,7 @@ struct service::impl {
     app->jobs = jobs;
     app->mailchimp_endpoints = endpoints;
     app->oauth_state_lifetime = opts.oauth_state_lifetime;
+    app->oauth_clock = opts.oauth_clock;
     http::server_options http_opts;
     http_opts.listen = cfg.server.listen;
     http_opts.threads = cfg.server.threads;

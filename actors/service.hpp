@@ -15,6 +15,9 @@ namespace ls {
 /// Settings that are not configuration: tests shorten them.
 struct service_options {
   std::chrono::milliseconds oauth_state_lifetime = std::chrono::minutes(10);
+  /// Wall clock (Unix µs) for OAuth state expiry; tests move it forward instead
+  /// of sleeping. Empty: the system clock.
+  std::function<int64_t()> oauth_clock;
   /// The first retry backoff towards Mailchimp (it doubles, with jitter).
   std::chrono::milliseconds retry_base = std::chrono::seconds(1);
 };

@@ -4,6 +4,7 @@
 #include "mailchimp_fixture.hpp"
 #include "process.hpp"
 
+#include <atomic>
 #include <fstream>
 #include <iterator>
 
@@ -185,14 +186,22 @@ class mailchimp_expiry : public mailchimp_connect {};
 } // namespace
 
 TEST_F(mailchimp_expiry, an_expired_state_is_refused) {
-  // A service whose states live 1 ms.
+  // The states' clock is the test's, so expiry does not race the real one.
+  auto now = std::make_shared<std::atomic<int64_t>>(1'800'000'000'000'000);
   svc.reset();
   ls::service_options opts;
-  opts.oauth_state_lifetime = std::chrono::milliseconds(1);
+  opts.oauth_clock = [now] { return now->load(); };
   svc = std::make_unique<ls::service>(cfg, nullptr, opts);
   port = svc->port();
   login(a);
+  // Nine minutes later the state still works.
   auto callback = approve();
+  *now += std::chrono::microseconds(std::chrono::minutes(9)).count();
+  EXPECT_EQ(finish(callback),
+            "/dashboard/email-collection?mailchimp=connected");
+  // Ten minutes and one microsecond later it does not.
+  callback = approve();
+  *now += std::chrono::microseconds(std::chrono::minutes(10)).count() + 1;
   EXPECT_EQ(finish(callback),
             "/dashboard/email-collection?mailchimp=error&reason=expired_state");
 }

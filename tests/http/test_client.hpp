@@ -47,7 +47,7 @@ struct parsed_response {
 };
 
 /// Polls `pred` until it holds or `timeout` passes.
-inline bool wait_until(const std::function<bool()>& pred, ms timeout = 3000ms) {
+inline bool wait_until(const std::function<bool()>& pred, ms timeout = 10000ms) {
   auto deadline = steady::now() + timeout;
   while (!pred()) {
     if (steady::now() >= deadline) return false;
@@ -124,7 +124,7 @@ public:
 
   /// True when the server closes the connection (end of stream or reset) within
   /// `timeout`; data received meanwhile is discarded.
-  bool wait_closed(ms timeout = 3000ms) {
+  bool wait_closed(ms timeout = 10000ms) {
     auto deadline = steady::now() + timeout;
     for (;;) {
       buf_.clear();
@@ -137,7 +137,7 @@ public:
   /// open.
   bool closed_within(ms timeout) { return wait_closed(timeout); }
 
-  std::optional<parsed_response> read_head(ms timeout = 3000ms) {
+  std::optional<parsed_response> read_head(ms timeout = 10000ms) {
     auto deadline = steady::now() + timeout;
     size_t end;
     while ((end = buf_.find("\r\n\r\n")) == std::string::npos)
@@ -171,7 +171,7 @@ public:
   }
 
   /// The data of the next chunk; "" for the last chunk (trailers are skipped).
-  std::optional<std::string> read_chunk(ms timeout = 3000ms) {
+  std::optional<std::string> read_chunk(ms timeout = 10000ms) {
     auto deadline = steady::now() + timeout;
     size_t e;
     while ((e = buf_.find("\r\n")) == std::string::npos)
@@ -194,7 +194,7 @@ public:
   }
 
   std::optional<parsed_response> read_response(bool head_request = false,
-                                               ms timeout = 3000ms) {
+                                               ms timeout = 10000ms) {
     auto deadline = steady::now() + timeout;
     auto r = read_head(timeout);
     if (!r) return r;
