@@ -30,6 +30,7 @@ struct app {
   integrations_actor integrations;
   fetcher_actor oauth_fetcher;
   job_supervisor_actor jobs;
+  event_bus_actor bus;
   mailchimp::endpoints mailchimp_endpoints;
   crypto::secret_key secret_key{};
   rate_limiter subscribe_per_ip{0};

@@ -29,6 +29,8 @@ std::string to_string(ls_error x) {
     return "upstream_failed";
   case ls_error::not_connected:
     return "not_connected";
+  case ls_error::too_slow:
+    return "too_slow";
   }
   return "unknown";
 }
@@ -62,6 +64,7 @@ unsigned to_http_status(const caf::error& err) {
     case ls_error::not_connected:
       return 409;
     case ls_error::storage_failure:
+    case ls_error::too_slow:
     case ls_error::unspecified:
       return 500;
     }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <caf/error.hpp>
+#include <caf/make_message.hpp>
 #include <cstdint>
 #include <string>
 
@@ -19,6 +20,7 @@ enum class ls_error : uint8_t {
   unavailable,
   upstream_failed, ///< Mailchimp (or another remote) failed or refused
   not_connected,   ///< the integration is not connected (or needs reconnecting)
+  too_slow,        ///< an event consumer fell too far behind and was cut off
 };
 
 /// The human detail carried in an error's context, if any.

@@ -20,6 +20,31 @@ mc_reply to_reply(http::client_response r) {
   return out;
 }
 
+double uniform_draw() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>{0.0, 1.0}(rng);
+}
+
+} // namespace
+
+transport http_transport(std::shared_ptr<http::client> client) {
+  return [client = std::move(client)](const mc_call& call,
+                                      std::function<void(mc_reply)> done) {
+    http::client_request req;
+    req.method = call.method;
+    req.url = call.url;
+    req.headers = call.headers;
+    req.body = call.body;
+    req.timeout = std::chrono::milliseconds(call.timeout_ms);
+    client->send(std::move(req),
+                 [done = std::move(done)](http::client_response r) {
+                   done(to_reply(std::move(r)));
+                 });
+  };
+}
+
+namespace {
+
 void start_next(fetcher_actor::stateful_pointer<fetcher_state> self) {
   auto& st = self->state;
   while (st.in_flight < st.limit && !st.queue.empty()) {
@@ -29,16 +54,9 @@ void start_next(fetcher_actor::stateful_pointer<fetcher_state> self) {
     if (it == st.exchanges.end()) continue;
     ++st.in_flight;
     ++it->second.attempts;
-    auto& call = it->second.call;
-    http::client_request req;
-    req.method = call.method;
-    req.url = call.url;
-    req.headers = call.headers;
-    req.body = call.body;
-    req.timeout = std::chrono::milliseconds(call.timeout_ms);
     fetcher_actor hdl{self};
-    st.client->send(std::move(req), [hdl, id](http::client_response r) {
-      caf::anon_send(hdl, atom::done_v, id, to_reply(std::move(r)));
+    st.send(it->second.call, [hdl, id](mc_reply r) {
+      caf::anon_send(hdl, atom::done_v, id, std::move(r));
     });
   }
 }
@@ -284,7 +302,7 @@ fetcher_actor fetcher_for(registry_ptr self, const std::string& user_id) {
   auto& st = self->state;
   auto it = st.fetchers.find(user_id);
   if (it != st.fetchers.end()) return it->second;
-  auto f = self->spawn<caf::linked>(fetcher_impl, st.cfg.client,
+  auto f = self->spawn<caf::linked>(fetcher_impl, http_transport(st.cfg.client),
                                     st.cfg.max_connections, st.cfg.retries);
   st.fetchers.emplace(user_id, f);
   return f;
@@ -355,9 +373,8 @@ std::chrono::milliseconds backoff(const retry_policy& p, unsigned attempt,
 
 fetcher_actor::behavior_type
 fetcher_impl(fetcher_actor::stateful_pointer<fetcher_state> self,
-             std::shared_ptr<http::client> client, size_t limit,
-             retry_policy retries) {
-  self->state.client = std::move(client);
+             transport send, size_t limit, retry_policy retries) {
+  self->state.send = std::move(send);
   self->state.limit = std::max<size_t>(1, limit);
   self->state.retries = retries;
   return {
@@ -380,8 +397,8 @@ fetcher_impl(fetcher_actor::stateful_pointer<fetcher_state> self,
               it->second.attempts < st.retries.max_attempts) {
             // The slot is free while waiting: other exchanges go on meanwhile.
             ++st.retried;
-            thread_local std::mt19937_64 rng{std::random_device{}()};
-            auto u = std::uniform_real_distribution<double>{0.0, 1.0}(rng);
+            auto u = st.retries.unit_random ? st.retries.unit_random()
+                                            : uniform_draw();
             self->delayed_send(self,
                                backoff(st.retries, it->second.attempts, u),
                                atom::retry_v, id);
@@ -407,10 +424,9 @@ integrations_impl(integrations_actor::stateful_pointer<integrations_state> self,
                   integrations_config cfg) {
   self->state.cfg = std::move(cfg);
   // OAuth codes are single-use: an exchange is never repeated.
-  self->state.oauth_fetcher =
-      self->spawn<caf::linked>(fetcher_impl, self->state.cfg.client, size_t{32},
-                               retry_policy{1, {}, {}});
-  auto timeout = self->state.cfg.request_timeout * 3 + std::chrono::seconds(10);
+  self->state.oauth_fetcher = self->spawn<caf::linked>(
+      fetcher_impl, http_transport(self->state.cfg.client), size_t{32},
+      retry_policy{1, {}, {}, {}});
   return {
       [=](atom::connected, store::mailchimp_connection& conn) {
         stop_account(self, conn.account_id); // a reconnect starts afresh
@@ -510,7 +526,6 @@ integrations_impl(integrations_actor::stateful_pointer<integrations_state> self,
         return fetcher_for(self, user);
       },
   };
-  (void)timeout;
 }
 
 } // namespace ls

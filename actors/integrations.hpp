@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -22,6 +23,8 @@ struct retry_policy {
   unsigned max_attempts = 5;
   std::chrono::milliseconds base{1000};
   std::chrono::milliseconds cap{30000};
+  /// A draw in [0, 1] for the jitter; empty: uniform random. Tests pin it.
+  std::function<double()> unit_random;
 };
 
 /// true when `r` is worth trying again.
@@ -31,9 +34,17 @@ bool retryable(const mc_reply& r);
 std::chrono::milliseconds backoff(const retry_policy& p, unsigned attempt,
                                   double unit_random);
 
+/// How a FETCHER runs one exchange: `done` gets the answer (on any thread).
+/// Over the HTTP client in the service; a fake in the actor tests.
+using transport =
+    std::function<void(const mc_call&, std::function<void(mc_reply)> done)>;
+
+/// Sends over `client`, whose io thread then calls `done`.
+transport http_transport(std::shared_ptr<http::client> client);
+
 struct fetcher_state {
   static inline const char* name = "fetcher";
-  std::shared_ptr<http::client> client;
+  transport send;
   size_t limit = 9;
   retry_policy retries;
   size_t in_flight = 0;
@@ -51,8 +62,7 @@ struct fetcher_state {
 /// FETCHER with at most `limit` exchanges in flight.
 fetcher_actor::behavior_type
 fetcher_impl(fetcher_actor::stateful_pointer<fetcher_state> self,
-             std::shared_ptr<http::client> client, size_t limit,
-             retry_policy retries);
+             transport send, size_t limit, retry_policy retries);
 
 /// What the INTEGRATIONS actor needs.
 struct integrations_config {

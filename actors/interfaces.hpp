@@ -108,6 +108,23 @@ using job_supervisor_actor = caf::typed_actor<
     // A job actor ended (account, job id).
     caf::reacts_to<atom::job_done, std::string, std::string>>;
 
+/// EVENT SINK: a websocket proxy or the webhook delivery. It answers each event
+/// once handled, which is how the bus tells a slow sink.
+using event_sink_actor =
+    caf::typed_actor<caf::replies_to<atom::publish, event>::with<bool>>;
+
+/// EVENT BUS: fans events out to the sinks that asked for them; drops a sink
+/// when it goes DOWN and cuts off one that falls behind.
+using event_bus_actor =
+    caf::typed_actor<caf::reacts_to<atom::publish, event>,
+                     // (sink, account, jobs only): the account's events, or
+                     // every account's when the account is "".
+                     caf::replies_to<atom::subscribe, event_sink_actor,
+                                     std::string, bool>::with<bool>,
+                     caf::reacts_to<atom::unsubscribe, event_sink_actor>,
+                     // How many sinks are subscribed.
+                     caf::replies_to<atom::status>::with<uint64_t>>;
+
 } // namespace ls
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::job_credentials)

@@ -1,6 +1,7 @@
 #include "actors/jobs.hpp"
 
 #include "actors/errors.hpp"
+#include "actors/events.hpp"
 #include "actors/mapper.hpp"
 #include "http/codec/time.hpp"
 
@@ -12,6 +13,12 @@ namespace ls {
 namespace {
 
 constexpr auto store_timeout = std::chrono::seconds(60);
+
+/// Tells the EVENT BUS that a job changed (once the change is durable, so what
+/// the event shows is what a GET answers).
+void publish(const jobs_config& cfg, const store::sync_job& job) {
+  if (cfg.bus) caf::anon_send(cfg.bus, atom::publish_v, job_event(job));
+}
 
 // -- MAPPER
 // --------------------------------------------------------------------------------------
@@ -60,6 +67,8 @@ struct sync_job_state {
   bool finished = false;
   uint64_t next_seq = 0;
   uint64_t commit_seq = 0;
+  /// Bumped when the FETCHER dies: answers sent before then are void.
+  uint64_t epoch = 0;
   size_t in_flight = 0;
   std::map<uint64_t, batch_outcome>
       acknowledged; ///< answered, not yet checkpointed
@@ -125,6 +134,8 @@ void persist(job_ptr self, F then) {
             if (!o)
               spdlog::error("sync-job {}: checkpoint failed: {}", copy->id,
                             o.message);
+            else
+              publish(self->state.cfg, *copy);
             then();
           },
           [=](caf::error& e) mutable {
@@ -152,10 +163,13 @@ void end(job_ptr self, std::string status, std::string note = {}) {
 
 void fail(job_ptr self, std::string code, std::string message) {
   auto& st = self->state;
-  if (st.failing || st.finished) return;
-  st.failing = true;
-  st.job.error_code = std::move(code);
-  st.job.error_message = std::move(message);
+  if (st.finished) return;
+  if (!st.failing) { // the first error is the one the creator sees
+    st.failing = true;
+    st.job.error_code = std::move(code);
+    st.job.error_message = std::move(message);
+  }
+  // Every failed batch must still count down to the end.
   maybe_finish(self);
 }
 
@@ -194,17 +208,21 @@ void checkpoint(job_ptr self) {
   });
 }
 
+/// Sends more while the job goes on; once it stops (failed, cancelled or every
+/// page read), ends it when the last batch in flight is answered and
+/// checkpointed.
 void maybe_finish(job_ptr self) {
   auto& st = self->state;
-  if (st.finished || st.in_flight > 0 || st.checkpointing) return;
+  if (st.finished) return;
+  if (!st.failing && !st.cancelling && !st.exhausted) return pump(self);
+  if (st.in_flight > 0 || st.checkpointing) return;
   if (st.failing) return end(self, "FAILED");
   if (st.cancelling)
     return end(self, "CANCELLED",
                "cancelled after " + std::to_string(st.job.processed) + " of " +
                    std::to_string(st.job.total) +
                    " contacts; retry to go on from there");
-  if (st.exhausted && st.acknowledged.empty()) return end(self, "COMPLETED");
-  pump(self);
+  if (st.acknowledged.empty()) return end(self, "COMPLETED");
 }
 
 void on_answer(job_ptr self, uint64_t seq, batch_outcome outcome, mc_reply& r) {
@@ -265,6 +283,7 @@ void pump(job_ptr self) {
     // the scope.
     st.exhausted = next.empty();
     auto seq = st.next_seq++;
+    auto epoch = st.epoch;
     ++st.in_flight;
     st.read_cursor = next;
     self->request(st.cfg.mapper, std::chrono::seconds(60), atom::call_v,
@@ -272,6 +291,7 @@ void pump(job_ptr self) {
         .then(
             [=](mapped_batch& m) {
               auto& s = self->state;
+              if (s.epoch != epoch) return;
               batch_outcome outcome;
               outcome.phone_only = m.phone_only;
               outcome.unsubscribed = m.unsubscribed;
@@ -295,15 +315,18 @@ void pump(job_ptr self) {
                             atom::call_v, std::move(call))
                   .then(
                       [=](mc_reply& r) mutable {
-                        on_answer(self, seq, outcome, r);
+                        if (self->state.epoch == epoch)
+                          on_answer(self, seq, outcome, r);
                       },
                       [=](caf::error& e) {
+                        if (self->state.epoch != epoch) return;
                         mc_reply r;
                         r.error = caf::to_string(e);
                         on_answer(self, seq, outcome, r);
                       });
             },
             [=](caf::error& e) {
+              if (self->state.epoch != epoch) return;
               --self->state.in_flight;
               fail(self, "internal", "mapping failed: " + caf::to_string(e));
             });
@@ -340,6 +363,16 @@ sync_job_actor::behavior_type sync_job_impl(job_ptr self, jobs_config cfg,
   // acknowledged).
   st.read_cursor = st.job.cursor == "end" ? "" : st.job.cursor;
   st.exhausted = st.job.cursor == "end";
+  // The FETCHER died with our batches: their answers will never come, so the
+  // job ends now instead of at the request timeouts.
+  self->set_down_handler([=](const caf::down_msg& dm) {
+    auto& s = self->state;
+    if (!s.creds.fetcher || dm.source != s.creds.fetcher.address()) return;
+    ++s.epoch;
+    s.in_flight = 0;
+    fail(self, "mailchimp_unreachable",
+         "the connection to Mailchimp stopped unexpectedly; retry the job");
+  });
   return {
       [=](atom::start) {
         auto& s = self->state;
@@ -349,6 +382,7 @@ sync_job_actor::behavior_type sync_job_impl(job_ptr self, jobs_config cfg,
                 [=](job_credentials& c) {
                   auto& s2 = self->state;
                   s2.creds = std::move(c);
+                  self->monitor(s2.creds.fetcher);
                   if (s2.job.audience_id.empty()) {
                     s2.job.audience_id = s2.creds.audience_id;
                     s2.job.audience_name = s2.creds.audience_name;
@@ -452,6 +486,7 @@ caf::result<store::sync_job> change_job(sup_ptr self, std::string account,
             if (!o)
               return void(rp.deliver(
                   caf::make_error(ls_error::storage_failure, o.message)));
+            publish(self->state.cfg, *result);
             rp.deliver(*result);
           },
           [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
@@ -489,8 +524,9 @@ job_supervisor_actor::behavior_type job_supervisor_impl(
           // The job actor died: record it so the creator can retry.
           spdlog::error("job-supervisor: job {} died: {}", id,
                         caf::to_string(dm.reason));
+          auto died = std::make_shared<store::sync_job>();
           auto op = store::make_op([=](store::database& db, lmdb::txn& t) {
-            store::sync_job j;
+            auto& j = *died;
             return db.modify_job(
                 t, account, id,
                 [](store::sync_job& job) {
@@ -506,7 +542,11 @@ job_supervisor_actor::behavior_type job_supervisor_impl(
                 j);
           });
           self->request(st.cfg.store, store_timeout, atom::write_v, op)
-              .then([](store::outcome&) {}, [](caf::error&) {});
+              .then(
+                  [=](store::outcome& o) {
+                    if (o) publish(self->state.cfg, *died);
+                  },
+                  [](caf::error&) {});
         }
         start_next_job(self, account);
         return;
@@ -532,6 +572,7 @@ job_supervisor_actor::behavior_type job_supervisor_impl(
                   if (!o)
                     return void(rp.deliver(
                         caf::make_error(ls_error::storage_failure, o.message)));
+                  publish(self->state.cfg, *copy);
                   if (copy->provider == "mailchimp") {
                     self->state.waiting[copy->account_id].push_back(copy->id);
                     start_next_job(self, copy->account_id);
@@ -600,6 +641,7 @@ job_supervisor_actor::behavior_type job_supervisor_impl(
                   if (!o)
                     return void(rp.deliver(
                         caf::make_error(ls_error::storage_failure, o.message)));
+                  publish(self->state.cfg, *result);
                   if (result->provider == "mailchimp") {
                     self->state.waiting[account].push_back(id);
                     start_next_job(self, account);
@@ -618,13 +660,15 @@ job_supervisor_actor::behavior_type job_supervisor_impl(
         // Jobs not running: CANCELLED now, with a note saying why.
         auto rp = self->make_response_promise<bool>();
         auto now = timefmt::now_us();
+        auto cancelled = std::make_shared<std::vector<store::sync_job>>();
         auto op = store::make_op([=](store::database& db, lmdb::txn& t) {
+          cancelled->clear(); // a retried transaction starts again
           for (auto& j : db.unfinished_jobs()) {
             if (j.account_id != account || j.provider != "mailchimp" ||
                 j.status != "PENDING")
               continue;
             store::sync_job out;
-            db.modify_job(
+            auto changed = db.modify_job(
                 t, account, j.id,
                 [now](store::sync_job& x) {
                   x.status = "CANCELLED";
@@ -634,12 +678,19 @@ job_supervisor_actor::behavior_type job_supervisor_impl(
                   return store::outcome{};
                 },
                 out);
+            if (changed) cancelled->push_back(std::move(out));
           }
           return store::outcome{};
         });
         self->request(st.cfg.store, store_timeout, atom::write_v, op)
-            .then([=](store::outcome&) mutable { rp.deliver(true); },
-                  [=](caf::error&) mutable { rp.deliver(true); });
+            .then(
+                [=](store::outcome& o) mutable {
+                  if (o)
+                    for (auto& j : *cancelled)
+                      publish(self->state.cfg, j);
+                  rp.deliver(true);
+                },
+                [=](caf::error&) mutable { rp.deliver(true); });
         return rp;
       },
       [=](atom::job_done, std::string&, std::string&) {

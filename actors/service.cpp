@@ -1,6 +1,7 @@
 #include "actors/service.hpp"
 
 #include "actors/api.hpp"
+#include "actors/events.hpp"
 #include "actors/integrations.hpp"
 #include "actors/jobs.hpp"
 #include "actors/metrics.hpp"
@@ -44,6 +45,7 @@ struct service::impl {
   integrations_actor integrations;
   fetcher_actor oauth_fetcher;
   mapper_actor mapper;
+  event_bus_actor bus;
   job_supervisor_actor jobs;
   std::unique_ptr<api::app> app;
   std::unique_ptr<http::server> server;
@@ -73,7 +75,9 @@ struct service::impl {
     icfg.retries.base = opts.retry_base;
     integrations = sys.spawn(integrations_impl, icfg);
     mapper = sys.spawn(mapper_impl);
+    bus = sys.spawn(event_bus_impl, event_bus_options{});
     jobs_config jcfg;
+    jcfg.bus = bus;
     jcfg.db = db;
     jcfg.store = store;
     jcfg.integrations = integrations;
@@ -82,8 +86,8 @@ struct service::impl {
     jcfg.max_in_flight = cfg.mailchimp.max_connections;
     jcfg.request_timeout = cfg.mailchimp.request_timeout;
     jobs = sys.spawn(job_supervisor_impl, jcfg);
-    oauth_fetcher =
-        sys.spawn(fetcher_impl, client, size_t{32}, retry_policy{1, {}, {}});
+    oauth_fetcher = sys.spawn(fetcher_impl, http_transport(client), size_t{32},
+                              retry_policy{1, {}, {}, {}});
     if (!on_fatal) on_fatal = [](std::string) {};
     root = sys.spawn(
         supervisor,
@@ -91,6 +95,7 @@ struct service::impl {
                                 caf::actor_cast<caf::actor>(integrations),
                                 caf::actor_cast<caf::actor>(oauth_fetcher),
                                 caf::actor_cast<caf::actor>(mapper),
+                                caf::actor_cast<caf::actor>(bus),
                                 caf::actor_cast<caf::actor>(jobs)},
         std::move(on_fatal));
     app = std::make_unique<api::app>(sys, cfg, db, stats, store);
@@ -98,6 +103,7 @@ struct service::impl {
     app->integrations = integrations;
     app->oauth_fetcher = oauth_fetcher;
     app->jobs = jobs;
+    app->bus = bus;
     app->mailchimp_endpoints = endpoints;
     app->oauth_state_lifetime = opts.oauth_state_lifetime;
     app->oauth_clock = opts.oauth_clock;

@@ -62,6 +62,15 @@ struct mapped_batch {
 
 using subscriber_list = std::vector<store::subscriber>;
 
+/// Something that happened to an account's objects, for the EVENT BUS.
+struct event {
+  std::string account_id;
+  std::string type;    ///< job.updated, subscriber.created, …
+  std::string subject; ///< the key the object goes under: "job", "subscriber"
+  std::string object;  ///< the object's JSON, as the API shows it
+  bool is_job() const { return subject == "job"; }
+};
+
 } // namespace ls
 
 // write_op and outcome live in one process only: they are never serialized.
@@ -78,6 +87,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::store::mailchimp_connection)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::store::sync_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::mapped_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::subscriber_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::event)
 
 CAF_BEGIN_TYPE_ID_BLOCK(ls, caf::first_custom_type_id)
 CAF_ADD_ATOM(ls, ls::atom, write, "write")
@@ -98,6 +108,9 @@ CAF_ADD_ATOM(ls, ls::atom, cancel, "cancel")
 CAF_ADD_ATOM(ls, ls::atom, start, "start")
 CAF_ADD_ATOM(ls, ls::atom, credentials, "creds")
 CAF_ADD_ATOM(ls, ls::atom, job_done, "job_done")
+CAF_ADD_ATOM(ls, ls::atom, publish, "publish")
+CAF_ADD_ATOM(ls, ls::atom, subscribe, "subscribe")
+CAF_ADD_ATOM(ls, ls::atom, unsubscribe, "unsub")
 CAF_ADD_TYPE_ID(ls, (ls::store::write_op_ptr))
 CAF_ADD_TYPE_ID(ls, (ls::store::outcome))
 CAF_ADD_TYPE_ID(ls, (ls::health_report))
@@ -110,4 +123,5 @@ CAF_ADD_TYPE_ID(ls, (ls::store::mailchimp_connection))
 CAF_ADD_TYPE_ID(ls, (ls::store::sync_job))
 CAF_ADD_TYPE_ID(ls, (ls::mapped_batch))
 CAF_ADD_TYPE_ID(ls, (ls::subscriber_list))
+CAF_ADD_TYPE_ID(ls, (ls::event))
 CAF_END_TYPE_ID_BLOCK(ls)
