@@ -344,3 +344,63 @@ TEST_F(sync_jobs, more_than_one_batch_of_members_goes_in_several_calls) {
   // The audience check and three batch calls, all answered 200.
   EXPECT_EQ(uint64_t(stats["users"]["sandbox-user"]["by_status"]["200"]), 4u);
 }
+
+namespace {
+
+/// One member per call with latency: a sync of 40 fans takes several seconds,
+/// so something can happen to Mailchimp while it runs.
+class long_sync : public slow_sync {
+protected:
+  std::string start_long_sync() {
+    for (int i = 0; i < 40; ++i)
+      subscribe(a, R"({"email":"fan)" + std::to_string(i) + R"(@gmail.com"})");
+    EXPECT_EQ(sim("POST", "/_sim/config", R"({"latency_ms":100})").status, 200);
+    auto id = queue();
+    // Mid-job: at least one batch acknowledged.
+    EXPECT_TRUE(ls::http::test::wait_until(
+        [&] {
+          return uint64_t(as(a.token, "GET", "/api/v1/sync-jobs/" + id)
+                              .json()["progress"]["processed"]) >= 1;
+        },
+        10000ms));
+    return id;
+  }
+  void expect_failed_midway(json_doc& j, const char* code) {
+    EXPECT_EQ(str(j["status"]), "FAILED");
+    EXPECT_EQ(str(j["error"]["code"]), code);
+    auto processed = uint64_t(j["progress"]["processed"]);
+    EXPECT_GE(processed, 1u);
+    EXPECT_LT(processed, uint64_t(j["progress"]["total"]));
+    EXPECT_EQ(processed, uint64_t(j["progress"]["created"]) +
+                             uint64_t(j["progress"]["updated"]) +
+                             uint64_t(j["progress"]["skipped"]));
+  }
+};
+
+} // namespace
+
+TEST_F(long_sync, a_token_revoked_mid_job_fails_it_and_keeps_the_progress) {
+  auto id = start_long_sync();
+  ASSERT_EQ(sim("POST", "/_sim/users/sandbox-user/revoke-tokens").status, 200);
+  auto j = wait_done(id);
+  expect_failed_midway(j, "token_revoked");
+  EXPECT_NE(str(j["error"]["message"]).find("connect Mailchimp again"),
+            std::string::npos);
+  // The connection is flagged by the integrations actor, just after.
+  EXPECT_TRUE(ls::http::test::wait_until([&] {
+    return str(as(a.token, "GET", "/api/v1/integrations")
+                   .json()["mailchimp"]["status"]) == "needs_reconnect";
+  }));
+  // What was acknowledged is in the audience.
+  EXPECT_GE(stored_emails().size(), uint64_t(j["progress"]["created"]) +
+                                        uint64_t(j["progress"]["updated"]));
+}
+
+TEST_F(long_sync, an_audience_deleted_mid_job_fails_it_and_keeps_the_progress) {
+  auto id = start_long_sync();
+  ASSERT_EQ(sim("DELETE", "/_sim/lists/" + audience).status, 204);
+  auto j = wait_done(id);
+  expect_failed_midway(j, "audience_deleted");
+  EXPECT_NE(str(j["error"]["message"]).find("Newsletter"), std::string::npos)
+      << str(j["error"]["message"]);
+}
