@@ -24,7 +24,8 @@ struct request {
   std::string query;   ///< after '?', not decoded; empty when absent
   header_list headers; ///< names lowercased, in arrival order
   std::string body;
-  std::string remote_ip; ///< peer address, e.g. "127.0.0.1" or "::1"
+  std::string remote_ip;          ///< peer address, e.g. "127.0.0.1" or "::1"
+  bool websocket_upgrade = false; ///< a valid WebSocket handshake (RFC 6455)
 
   /// The first header with this (lowercase) name, or nullptr.
   const std::string* header(std::string_view lowercase_name) const {
@@ -61,6 +62,32 @@ public:
   virtual void cancel() {}
 };
 
+/// One open WebSocket, as the application sees it. Thread-safe; every call
+/// returns at once (the work is posted to the connection's strand).
+class ws_channel {
+public:
+  virtual ~ws_channel() = default;
+  /// Queues a text frame. A peer that does not keep up (more than
+  /// server_options::ws_max_queued bytes waiting) is disconnected instead of
+  /// being buffered for.
+  virtual void send(std::string text) = 0;
+  /// Starts the close handshake (bounded by the handshake timeout).
+  virtual void close(uint16_t code, std::string reason) = 0;
+};
+
+/// The application's side of one WebSocket. Called on the connection's strand,
+/// one call at a time.
+class ws_handler {
+public:
+  virtual ~ws_handler() = default;
+  virtual void on_open(std::shared_ptr<ws_channel> channel) = 0;
+  /// A text or binary message from the peer (at most ws_max_message bytes).
+  virtual void on_message(std::string_view) {}
+  /// The socket is gone: closed by either side, cut off, timed out (no pong)
+  /// or the server stopping. Called once, after on_open.
+  virtual void on_close() = 0;
+};
+
 /// Completes one request, exactly once, from any thread. It never blocks: the
 /// response is posted to the connection's strand.
 class responder {
@@ -73,6 +100,9 @@ public:
   /// Closes the connection without answering (to play a dropped connection in
   /// the Mailchimp simulator). Counts as the reply.
   virtual void abort() = 0;
+  /// Accepts the request's WebSocket handshake (request::websocket_upgrade must
+  /// be set; otherwise the client gets 426) and hands the connection to `h`.
+  virtual void accept_websocket(std::shared_ptr<ws_handler> h) = 0;
 };
 
 using responder_ptr = std::shared_ptr<responder>;

@@ -27,8 +27,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <condition_variable>
 #include <ctime>
+#include <deque>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -43,6 +45,7 @@ namespace {
 namespace beast = boost::beast;
 namespace net = boost::asio;
 namespace bh = boost::beast::http;
+namespace bws = boost::beast::websocket;
 using tcp = net::ip::tcp;
 using steady = std::chrono::steady_clock;
 
@@ -53,6 +56,7 @@ constexpr auto linger_time = std::chrono::seconds(1);
 constexpr size_t read_chunk = 16 * 1024;
 
 class session;
+class ws_session;
 
 struct core : std::enable_shared_from_this<core> {
   core(server_options o, request_handler h)
@@ -82,6 +86,17 @@ struct core : std::enable_shared_from_this<core> {
 
   std::mutex sessions_mu;
   std::unordered_map<session*, std::weak_ptr<session>> sessions;
+
+  std::unordered_map<ws_session*, std::weak_ptr<ws_session>> sockets;
+
+  std::vector<std::shared_ptr<ws_session>> live_sockets() {
+    std::vector<std::shared_ptr<ws_session>> out;
+    std::lock_guard lk(sessions_mu);
+    out.reserve(sockets.size());
+    for (auto& [p, w] : sockets)
+      if (auto s = w.lock()) out.push_back(std::move(s));
+    return out;
+  }
 
   std::vector<std::shared_ptr<session>> live_sessions() {
     std::vector<std::shared_ptr<session>> out;
@@ -268,6 +283,12 @@ public:
           last]() mutable { self->on_deliver(gen, std::move(chunk), last); });
   }
 
+  void post_upgrade(std::shared_ptr<ws_handler> h) {
+    post([self = shared_from_this(), h = std::move(h)]() mutable {
+      self->on_upgrade(std::move(h));
+    });
+  }
+
   /// stop(): close the connection if it waits for a new request.
   void post_drain() {
     net::post(ex_, [self = shared_from_this()] {
@@ -441,6 +462,8 @@ private:
     end_request();
     close();
   }
+
+  void on_upgrade(std::shared_ptr<ws_handler> h);
 
   void send_error(unsigned status, std::string detail) {
     keep_alive_ = false;
@@ -720,6 +743,8 @@ private:
   std::string remote_ip_;
   std::optional<bh::request_parser<bh::string_body>> parser_;
   std::optional<bh::response<bh::string_body>> res_;
+  /// The handshake of a WebSocket request, kept until the handler decides.
+  std::optional<bh::request<bh::string_body>> upgrade_;
 
   phase phase_ = phase::idle;
   bool first_ = true;
@@ -779,10 +804,232 @@ public:
     s_->post_abort();
   }
 
+  void accept_websocket(std::shared_ptr<ws_handler> h) override {
+    if (done_.exchange(true)) return;
+    s_->post_upgrade(std::move(h));
+  }
+
 private:
   std::shared_ptr<session> s_;
   std::atomic<bool> done_{false};
 };
+
+// -- websocket session
+// ---------------------------------------------------------
+
+/// One accepted WebSocket. Owns the connection after the HTTP session hands it
+/// over; lives on the same strand.
+class ws_session final : public ws_channel,
+                         public std::enable_shared_from_this<ws_session> {
+public:
+  ws_session(std::shared_ptr<core> c, beast::tcp_stream stream,
+             std::shared_ptr<ws_handler> h)
+      : core_(std::move(c)), ex_(stream.get_executor()), ws_(std::move(stream)),
+        handler_(std::move(h)) {}
+
+  ~ws_session() override {
+    std::lock_guard lk(core_->sessions_mu);
+    core_->sockets.erase(this);
+  }
+
+  /// Runs the handshake answer; the connection count is already ours.
+  void start(bh::request<bh::string_body> req) {
+    {
+      std::lock_guard lk(core_->sessions_mu);
+      core_->sockets.emplace(this, weak_from_this());
+    }
+    auto& opts = core_->opts;
+    beast::get_lowest_layer(ws_).expires_never(); // the websocket times itself
+    bws::stream_base::timeout t;
+    t.handshake_timeout = opts.header_timeout;
+    t.idle_timeout = opts.ws_ping_interval * 2;
+    t.keep_alive_pings = true; // a ping after half the idle time
+    ws_.set_option(t);
+    ws_.set_option(bws::stream_base::decorator(
+        [name = opts.server_name](bws::response_type& res) {
+          if (!name.empty()) res.set(bh::field::server, name);
+        }));
+    ws_.read_message_max(opts.ws_max_message);
+    req_ = std::move(req);
+    ws_.async_accept(*req_, [self = shared_from_this()](beast::error_code ec) {
+      self->on_accept(ec);
+    });
+  }
+
+  // -- ws_channel: any thread --
+
+  void send(std::string text) override {
+    post([self = shared_from_this(), text = std::move(text)]() mutable {
+      self->enqueue(std::move(text));
+    });
+  }
+
+  void close(uint16_t code, std::string reason) override {
+    post([self = shared_from_this(), code, reason = std::move(reason)] {
+      self->begin_close(code, reason);
+    });
+  }
+
+  /// stop(): the server is going away.
+  void post_going_away() {
+    net::post(ex_, [self = shared_from_this()] {
+      self->begin_close(bws::close_code::going_away, "the server is stopping");
+    });
+  }
+  void post_hard_close() {
+    net::post(ex_, [self = shared_from_this()] { self->finish(); });
+  }
+  /// Only when no io thread runs (end of stop()).
+  void close_now() { finish(); }
+
+private:
+  template <class F>
+  void post(F&& f) {
+    std::lock_guard lk(core_->post_mu);
+    if (core_->closed) return;
+    net::post(ex_, std::forward<F>(f));
+  }
+
+  void on_accept(beast::error_code ec) {
+    req_.reset();
+    if (ec || finished_) return finish();
+    open_ = true;
+    try {
+      handler_->on_open(shared_from_this());
+    } catch (...) {
+      return finish();
+    }
+    do_read();
+  }
+
+  void do_read() {
+    ws_.async_read(rbuf_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) {
+                     self->on_read(ec);
+                   });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (finished_) return;
+    if (ec) return finish(); // closed, timed out (no pong), too large, reset
+    auto data = rbuf_.cdata();
+    std::string_view text(static_cast<const char*>(data.data()), data.size());
+    try {
+      handler_->on_message(text);
+    } catch (...) {
+    }
+    rbuf_.consume(rbuf_.size());
+    do_read();
+  }
+
+  void enqueue(std::string text) {
+    if (finished_ || closing_) return;
+    queued_ += text.size();
+    if (queued_ > core_->opts.ws_max_queued) {
+      // It does not read what we send: nothing more goes to it. A close frame
+      // would queue behind the stuck writes, so the connection just ends.
+      return finish();
+    }
+    queue_.push_back(std::move(text));
+    if (!writing_) do_write();
+  }
+
+  void do_write() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(queue_.front()),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      self->on_written(ec);
+                    });
+  }
+
+  void on_written(beast::error_code ec) {
+    writing_ = false;
+    if (finished_) return;
+    if (ec) return finish();
+    queued_ -= queue_.front().size();
+    queue_.pop_front();
+    if (!queue_.empty()) return do_write();
+    if (close_pending_) start_close();
+  }
+
+  void begin_close(uint16_t code, std::string_view reason) {
+    if (finished_ || closing_ || close_pending_) return;
+    if (!open_) return finish();
+    close_code_ = code;
+    close_reason_ = std::string(reason.substr(0, 120)); // fits a control frame
+    close_pending_ = true;
+    if (!writing_) start_close();
+  }
+
+  void start_close() {
+    closing_ = true;
+    ws_.async_close(bws::close_reason(static_cast<bws::close_code>(close_code_),
+                                      close_reason_),
+                    [self = shared_from_this()](beast::error_code) {
+                      // The read loop ends with `closed` once the peer answers
+                      // (or the handshake timeout passes).
+                      if (self->finished_) return;
+                    });
+  }
+
+  void finish() {
+    if (finished_) return;
+    finished_ = true;
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    core_->connections.fetch_sub(1);
+    queue_.clear();
+    auto h = std::move(handler_);
+    if (open_ && h) {
+      try {
+        h->on_close();
+      } catch (...) {
+      }
+    }
+  }
+
+  std::shared_ptr<core> core_; // first: the socket needs its io_context
+  net::any_io_executor ex_;
+  bws::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<ws_handler> handler_;
+  std::optional<bh::request<bh::string_body>> req_;
+  beast::flat_buffer rbuf_;
+  std::deque<std::string> queue_;
+  size_t queued_ = 0;
+  bool open_ = false;
+  bool writing_ = false;
+  bool close_pending_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+  uint16_t close_code_ = bws::close_code::normal;
+  std::string close_reason_;
+};
+
+void session::on_upgrade(std::shared_ptr<ws_handler> h) {
+  if (!outstanding_) return;
+  if (closed_) return end_request();
+  if (!upgrade_ || !h) {
+    upgrade_.reset();
+    write_response(problem(426, "This endpoint takes a WebSocket connection.")
+                       .set("upgrade", "websocket"));
+    return;
+  }
+  // The connection (and its count) moves to the websocket session; this HTTP
+  // session ends without closing it.
+  end_request();
+  closed_ = true;
+  phase_ = phase::closed;
+  auto req = std::move(*upgrade_);
+  upgrade_.reset();
+  try {
+    auto ws =
+        std::make_shared<ws_session>(core_, std::move(stream_), std::move(h));
+    ws->start(std::move(req));
+  } catch (...) {
+    core_->connections.fetch_sub(1);
+  }
+}
 
 void session::on_request() {
   if (closed_) return;
@@ -804,13 +1051,16 @@ void session::on_request() {
                              std::string(f.value()));
     r.body = std::move(breq.body());
     r.remote_ip = remote_ip_;
+    r.websocket_upgrade = bws::is_upgrade(breq);
+    keep_alive_ = breq.keep_alive();
+    version_ = breq.version() == 10 ? 10 : 11;
+    head_request_ = breq.method() == bh::verb::head;
+    upgrade_.reset();
+    if (r.websocket_upgrade) upgrade_ = parser_->release();
   } catch (...) {
     close();
     return;
   }
-  keep_alive_ = breq.keep_alive();
-  version_ = breq.version() == 10 ? 10 : 11;
-  head_request_ = breq.method() == bh::verb::head;
   first_ = false;
   parser_.reset();
 
@@ -1014,6 +1264,8 @@ void server::stop(std::chrono::milliseconds grace) {
   c->draining = true;
   for (auto& s : c->live_sessions())
     s->post_drain();
+  for (auto& w : c->live_sockets())
+    w->post_going_away();
 
   // 2. Wait (bounded) for the requests in flight.
   {
@@ -1021,10 +1273,19 @@ void server::stop(std::chrono::milliseconds grace) {
     c->flight_cv.wait_for(flk, grace, [&] { return c->in_flight == 0; });
   }
 
+  // 2b. WebSocket peers get a moment to answer the close frame.
+  auto sockets_deadline =
+      steady::now() + std::min<std::chrono::milliseconds>(
+                          grace, std::chrono::seconds(1));
+  while (!c->live_sockets().empty() && steady::now() < sockets_deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
   // 3. Close every connection, stop the io threads.
   c->halted = true;
   for (auto& s : c->live_sessions())
     s->post_close();
+  for (auto& w : c->live_sockets())
+    w->post_hard_close();
   impl_->work.reset();
   c->ioc.stop();
   bool on_io_thread = false;
@@ -1047,6 +1308,8 @@ void server::stop(std::chrono::milliseconds grace) {
   //    no handler holding a session stays queued in the io_context.
   for (auto& s : c->live_sessions())
     s->close_now();
+  for (auto& w : c->live_sockets())
+    w->close_now();
   c->ioc.restart();
   for (;;) {
     try {

@@ -29,6 +29,12 @@ struct server_options {
   size_t max_connections =
       10000; ///< beyond: new connections are accepted and closed at once
   std::string server_name = "linkstacked";
+  /// WebSockets: bytes queued for a peer before it is cut off (1008), the
+  /// largest message taken from a peer, and the idle time after which a ping
+  /// goes out (a peer silent for twice this long, pong included, is closed).
+  size_t ws_max_queued = 1024 * 1024;
+  size_t ws_max_message = 64 * 1024;
+  std::chrono::milliseconds ws_ping_interval = std::chrono::seconds(15);
 };
 
 /// Owns its io_context and threads. Thread-safe: start/stop from any thread.
