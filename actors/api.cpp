@@ -45,6 +45,16 @@ void call::stream(http::response head,
   out->stream(std::move(head), std::move(body));
 }
 
+void call::accept_websocket(std::shared_ptr<http::ws_handler> h) {
+  if (replied) return;
+  replied = true;
+  auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+          .count();
+  a.stats->request_done(req.method, route.pattern, 101, seconds);
+  out->accept_websocket(std::move(h));
+}
+
 void call::json(unsigned status, std::string body) {
   http::response r;
   r.status = status;
@@ -158,6 +168,8 @@ const route_def routes[] = {
     {"GET", "/api/v1/sync-jobs/{id}", get_job, true, false},
     {"POST", "/api/v1/sync-jobs/{id}/cancel", cancel_job, true, false},
     {"POST", "/api/v1/sync-jobs/{id}/retry", retry_job, true, false},
+    {"GET", "/api/v1/events", account_events, false, false},
+    {"GET", "/admin/events", admin_events, false, false},
 };
 
 void bridge(caf::event_based_actor* self, call_ptr c, const route_def* r) {

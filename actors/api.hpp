@@ -71,6 +71,8 @@ struct call {
   /// Completes the request (once) and records metrics.
   void reply(http::response r);
   void stream(http::response head, std::shared_ptr<http::body_stream> body);
+  /// Accepts the WebSocket handshake (101) and hands the socket to `h`.
+  void accept_websocket(std::shared_ptr<http::ws_handler> h);
   void json(unsigned status, std::string body);
   void problem(unsigned status, std::string_view detail,
                const std::vector<http::field_error>& errors = {});

@@ -271,6 +271,9 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
       return c->fail(o);
     }
     auto status = res->created ? "subscribed" : "updated";
+    publish(*c, subscriber_event(res->created ? "subscriber.created"
+                                              : "subscriber.updated",
+                                 res->stored));
     if (html) return redirect_back(*c, handle, status);
     json::writer w;
     w.begin_object()

@@ -46,6 +46,12 @@ void get_job(caf::event_based_actor* self, call_ptr c);
 void cancel_job(caf::event_based_actor* self, call_ptr c);
 void retry_job(caf::event_based_actor* self, call_ptr c);
 
+// api_events.cpp
+/// GET /api/v1/events: the account's events on a WebSocket.
+void account_events(caf::event_based_actor* self, call_ptr c);
+/// GET /admin/events: every account's job events, with admin.token.
+void admin_events(caf::event_based_actor* self, call_ptr c);
+
 // api.cpp
 void healthz(caf::event_based_actor* self, call_ptr c);
 void metrics_text(caf::event_based_actor* self, call_ptr c);

@@ -156,12 +156,14 @@ void patch_subscriber(caf::event_based_actor* self, call_ptr c) {
   if (!errors.empty())
     return c->problem(422, "the change is not valid", errors);
   auto result = std::make_shared<store::subscriber>();
+  auto was = std::make_shared<std::string>(); // the status before
   auto now = timefmt::now_us();
   auto op = store::make_op(
-      [acc, id, ch, result, now](store::database& db, lmdb::txn& t) {
+      [acc, id, ch, result, was, now](store::database& db, lmdb::txn& t) {
         return db.modify_subscriber(
             t, acc, id,
             [&](store::subscriber& s) {
+              *was = s.status;
               if (ch->email) s.email = *ch->email;
               if (ch->phone) s.phone = *ch->phone;
               if (ch->name) s.name = *ch->name;
@@ -181,8 +183,12 @@ void patch_subscriber(caf::event_based_actor* self, call_ptr c) {
             },
             *result);
       });
-  write(self, c, op, [c, result](store::outcome& o) {
+  write(self, c, op, [c, result, was](store::outcome& o) {
     if (!o) return c->fail(o);
+    bool left = *was != "unsubscribed" && result->status == "unsubscribed";
+    publish(*c, subscriber_event(left ? "subscriber.unsubscribed"
+                                      : "subscriber.updated",
+                                 *result));
     json::writer w;
     write_subscriber(w, *result);
     c->json(200, std::move(w).str());
@@ -195,8 +201,9 @@ void delete_subscriber(caf::event_based_actor* self, call_ptr c) {
   write(self, c, store::make_op([acc, id](store::database& db, lmdb::txn& t) {
           return db.delete_subscriber(t, acc, id);
         }),
-        [c](store::outcome& o) {
+        [c, acc, id](store::outcome& o) {
           if (!o) return c->fail(o);
+          publish(*c, subscriber_deleted(acc, id));
           http::response r;
           r.status = 204;
           c->reply(std::move(r));

@@ -448,6 +448,10 @@ std::string cookie(const http::request& req, std::string_view name) {
   return {};
 }
 
+void publish(call& c, event e) {
+  if (c.a.bus) caf::anon_send(c.a.bus, atom::publish_v, std::move(e));
+}
+
 bool authenticate(call& c) {
   auto& db = *c.a.db;
   if (auto* auth = c.req.header("authorization")) {

@@ -5,6 +5,7 @@
 
 #include "actors/api.hpp"
 #include "actors/errors.hpp"
+#include "actors/events.hpp"
 #include "http/codec/json.hpp"
 
 #include <initializer_list>
@@ -90,6 +91,9 @@ void write_next_cursor(json::writer& w, const std::string& raw_cursor);
 /// Authenticates the call (Bearer token or session cookie with CSRF for unsafe
 /// methods). On failure it has replied 401/403 and returns false.
 bool authenticate(call& c);
+
+/// Hands `e` to the EVENT BUS (after the change it describes is durable).
+void publish(call& c, event e);
 
 /// The value of cookie `name`, or "".
 std::string cookie(const http::request& req, std::string_view name);

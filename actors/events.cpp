@@ -15,6 +15,19 @@ event job_event(const store::sync_job& job) {
   return event{job.account_id, "job.updated", "job", std::move(w).str()};
 }
 
+event subscriber_event(std::string type, const store::subscriber& s) {
+  json::writer w;
+  api::write_subscriber(w, s);
+  return event{s.account_id, std::move(type), "subscriber", std::move(w).str()};
+}
+
+event subscriber_deleted(const std::string& account_id, const std::string& id) {
+  json::writer w;
+  w.begin_object().key("id").value(id).end_object();
+  return event{account_id, "subscriber.deleted", "subscriber",
+               std::move(w).str()};
+}
+
 std::string account_frame(const event& e) {
   json::writer w;
   w.begin_object().key("type").value(e.type).key(e.subject).raw(e.object);

@@ -12,6 +12,12 @@ namespace ls {
 /// A job changed (state or progress): `job.updated` with the job's JSON.
 event job_event(const store::sync_job& job);
 
+/// A subscriber changed: subscriber.created, .updated, .unsubscribed with the
+/// subscriber's JSON.
+event subscriber_event(std::string type, const store::subscriber& s);
+/// A subscriber was deleted: only its id remains.
+event subscriber_deleted(const std::string& account_id, const std::string& id);
+
 /// The text frame an account's own socket gets: {"type":…,"job":{…}}.
 std::string account_frame(const event& e);
 /// The text frame of the admin socket: {"type":…,"account_id":…,"job":{…}}.

@@ -24,6 +24,16 @@ struct json_doc {
     return root[k];
   }
   operator simdjson::dom::element() const { return root; }
+  /// Parses `text` (a failure is recorded and leaves an empty document).
+  static json_doc parse(const std::string& text) {
+    json_doc d{std::make_shared<simdjson::dom::parser>(), {}};
+    auto r = d.parser->parse(text);
+    if (r.error())
+      ADD_FAILURE() << "not JSON: " << text;
+    else
+      d.root = r.value_unsafe();
+    return d;
+  }
 };
 
 struct reply {
@@ -31,15 +41,7 @@ struct reply {
   std::string body;
   http::test::parsed_response raw;
   std::string header(std::string_view n) const { return raw.header(n); }
-  json_doc json() const {
-    json_doc d{std::make_shared<simdjson::dom::parser>(), {}};
-    auto r = d.parser->parse(body);
-    if (r.error())
-      ADD_FAILURE() << "not JSON: " << body;
-    else
-      d.root = r.value_unsafe();
-    return d;
-  }
+  json_doc json() const { return json_doc::parse(body); }
 };
 
 inline std::string temp_dir(const std::string& tag) {

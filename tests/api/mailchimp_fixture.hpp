@@ -91,6 +91,23 @@ protected:
             const std::string& body = {}) {
     return send(split(svc->sandbox_url()).port, method, target, body);
   }
+  /// Connects account `a` and chooses the sandbox audience called `name`;
+  /// returns its id ("" on failure, with the failures recorded).
+  std::string connect_and_choose(const std::string& name = "Newsletter") {
+    EXPECT_EQ(finish(approve()),
+              "/dashboard/email-collection?mailchimp=connected");
+    auto lists = as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences");
+    auto lj = lists.json();
+    std::string id;
+    for (auto l : simdjson::dom::array(lj["items"]))
+      if (str(l["name"]) == name) id = str(l["id"]);
+    EXPECT_FALSE(id.empty()) << lists.body;
+    EXPECT_EQ(as(a.token, "PUT", "/api/v1/integrations/mailchimp/audience",
+                 R"({"audience_id":")" + id + "\"}")
+                  .status,
+              200);
+    return id;
+  }
 
   account a;
   std::string cookie, csrf;

@@ -18,17 +18,8 @@ protected:
   }
   void SetUp() override {
     mailchimp_connect::SetUp();
-    ASSERT_EQ(finish(approve()),
-              "/dashboard/email-collection?mailchimp=connected");
-    auto lists = as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences");
-    auto lj = lists.json();
-    for (auto l : simdjson::dom::array(lj["items"]))
-      if (str(l["name"]) == "Newsletter") audience = str(l["id"]);
-    ASSERT_FALSE(audience.empty()) << lists.body;
-    ASSERT_EQ(as(a.token, "PUT", "/api/v1/integrations/mailchimp/audience",
-                 R"({"audience_id":")" + audience + "\"}")
-                  .status,
-              200);
+    audience = connect_and_choose();
+    ASSERT_FALSE(audience.empty());
   }
   std::string queue() {
     auto r = as(a.token, "POST", "/api/v1/sync-jobs",
