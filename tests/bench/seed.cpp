@@ -5,6 +5,16 @@
 //
 //   ls_seed --data DIR --account-handle bench --count 1000000 [--map-size 4GiB]
 //           [--email bench@example.org] [--password ...] [--batch 10000]
+//           [--email-domain example.com] [--names] [--phone-only-every N]
+//           [--unsubscribed-every N] [--stats FILE]
+//
+// By default every subscriber is s<8 digits>@example.com, "Bench User", tag
+// "bench" (the CSV export benchmark). For the Mailchimp sync benchmark:
+// --email-domain gives an address Mailchimp (and the simulator) accepts
+// (example.com "looks fake"), --names varied first and last names (some
+// non-ASCII), --phone-only-every N makes every Nth subscriber phone-only (no
+// email: never sent), --unsubscribed-every N every Nth (of the others)
+// unsubscribed (never sent); --stats FILE writes the counts as key=value lines.
 #include "http/codec/time.hpp"
 #include "storage/crypto.hpp"
 #include "storage/database.hpp"
@@ -14,6 +24,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <lmdb.h>
 #include <string>
@@ -29,13 +40,20 @@ struct options {
   uint64_t count = 1000000;
   uint64_t map_size = uint64_t{4} << 30;
   uint64_t batch = 10000;
+  std::string email_domain = "example.com";
+  bool names = false;
+  uint64_t phone_only_every = 0;
+  uint64_t unsubscribed_every = 0;
+  std::string stats;
 };
 
 [[noreturn]] void usage(const char* why) {
   std::cerr << "ls_seed: " << why
             << "\nusage: ls_seed --data DIR [--account-handle H] [--count N] "
                "[--map-size BYTES|NMiB|NGiB] [--email E] [--password P] "
-               "[--batch N]\n";
+               "[--batch N] [--email-domain D] [--names] "
+               "[--phone-only-every N] [--unsubscribed-every N] "
+               "[--stats FILE]\n";
   std::exit(2);
 }
 
@@ -82,13 +100,35 @@ options parse(int argc, char** argv) {
       o.map_size = parse_size(next());
     else if (a == "--batch")
       o.batch = parse_size(next());
+    else if (a == "--email-domain")
+      o.email_domain = next();
+    else if (a == "--names")
+      o.names = true;
+    else if (a == "--phone-only-every")
+      o.phone_only_every = parse_size(next());
+    else if (a == "--unsubscribed-every")
+      o.unsubscribed_every = parse_size(next());
+    else if (a == "--stats")
+      o.stats = next();
     else
       usage("unknown argument");
   }
   if (o.data.empty()) usage("--data is required");
   if (o.batch == 0) usage("--batch must be at least 1");
+  if (o.email_domain.empty() || o.email_domain.size() > 40)
+    usage("--email-domain must have 1 to 40 characters");
   return o;
 }
+
+// First and last names for --names: 16 x 16 pairs, a few with non-ASCII
+// letters and an apostrophe (JSON and merge fields must carry them intact).
+constexpr const char* first_names[] = {
+    "Ada",  "Bruno", "Chloé", "Dmitri", "Emma", "Fatima", "Goran", "Hana",
+    "Ines", "Jonas", "Kai",   "Léa",    "Mateo", "Noor",  "Olga",  "Priya"};
+constexpr const char* last_names[] = {
+    "Andersen", "Becker",  "Costa",  "Dubois", "Eriksson", "Fischer",
+    "García",   "Hansen",  "Ivanova", "Jensen", "Kowalski", "Lopez",
+    "Müller",   "Nakamura", "O'Brien", "Petrov"};
 
 } // namespace
 
@@ -130,16 +170,37 @@ int main(int argc, char** argv) {
     in.source = "api";
     in.opt_in.ip = "127.0.0.1";
     in.opt_in.user_agent = "ls_seed";
-    char email[64];
-    uint64_t done = 0;
+    char email[128];
+    char phone[32];
+    uint64_t done = 0, phone_only = 0, unsubscribed = 0;
     while (done < opt.count) {
       auto t = ls::lmdb::txn::write(db.env());
       uint64_t end = std::min(opt.count, done + opt.batch);
       for (; done < end; ++done) {
-        std::snprintf(email, sizeof email, "s%08llu@example.com",
-                      static_cast<unsigned long long>(done));
+        std::snprintf(email, sizeof email, "s%08llu@%s",
+                      static_cast<unsigned long long>(done),
+                      opt.email_domain.c_str());
         in.id = ls::crypto::random_id("sub_");
         in.email = email;
+        in.phone.clear();
+        in.status = "subscribed";
+        if (opt.phone_only_every && (done + 1) % opt.phone_only_every == 0) {
+          // E.164, unique per subscriber: +1 415 then 7 digits.
+          std::snprintf(phone, sizeof phone, "+1415%07llu",
+                        static_cast<unsigned long long>(done % 10000000));
+          in.email.clear();
+          in.phone = phone;
+          ++phone_only;
+        } else if (opt.unsubscribed_every &&
+                   (done + 1) % opt.unsubscribed_every == 0) {
+          in.status = "unsubscribed";
+          ++unsubscribed;
+        }
+        if (opt.names) {
+          in.first_name = first_names[done % 16];
+          in.last_name = last_names[(done / 16) % 16];
+          in.name = in.first_name + " " + in.last_name;
+        }
         in.subscribed_at = in.updated_at = in.opt_in.at =
             first_at + static_cast<int64_t>(done) * 1000;
         bool created = false;
@@ -165,6 +226,17 @@ int main(int argc, char** argv) {
               << seconds << " s; "
               << (info.me_last_pgno + 1) * uint64_t{st.ms_psize} / (1 << 20)
               << " MiB used of a " << (info.me_mapsize >> 20) << " MiB map\n";
+    if (!opt.stats.empty()) {
+      std::ofstream f{opt.stats};
+      f << "total=" << opt.count << "\nphone_only=" << phone_only
+        << "\nunsubscribed=" << unsubscribed
+        << "\nsubscribed=" << opt.count - unsubscribed
+        << "\neligible=" << opt.count - unsubscribed - phone_only << "\n";
+      if (!f) {
+        std::cerr << "ls_seed: cannot write " << opt.stats << "\n";
+        return 1;
+      }
+    }
     std::cout << token << "\n";
     return 0;
   } catch (const std::exception& e) {
