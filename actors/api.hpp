@@ -31,6 +31,7 @@ struct app {
   fetcher_actor oauth_fetcher;
   job_supervisor_actor jobs;
   event_bus_actor bus;
+  webhook_actor webhooks;
   mailchimp::endpoints mailchimp_endpoints;
   crypto::secret_key secret_key{};
   rate_limiter subscribe_per_ip{0};

@@ -4,7 +4,6 @@
 #include "actors/api_util.hpp"
 #include "actors/errors.hpp"
 #include "http/codec/form.hpp"
-#include "http/codec/html.hpp"
 #include "http/codec/time.hpp"
 
 #include <algorithm>
@@ -67,8 +66,10 @@ void write_audience(json::writer& w, const mailchimp::audience& a) {
 
 constexpr auto actor_timeout = std::chrono::minutes(10);
 
+} // namespace
+
 /// The callback: ?code=…&state=… (or ?error=…&state=…) from Mailchimp.
-void oauth_callback(caf::event_based_actor* self, call_ptr c) {
+void mailchimp_callback(caf::event_based_actor* self, call_ptr c) {
   auto state = c->query("state");
   auto code = c->query("code");
   auto error = c->query("error");
@@ -200,8 +201,6 @@ void oauth_callback(caf::event_based_actor* self, call_ptr c) {
   });
 }
 
-} // namespace
-
 void mailchimp_connect(caf::event_based_actor* self, call_ptr c) {
   auto& a = c->a;
   auto here = dashboard_url(*c);
@@ -296,30 +295,6 @@ std::string_view reason_text(std::string_view reason) {
   return "connecting Mailchimp failed. Press Connect again.";
 }
 
-void dashboard_page(caf::event_based_actor* self, call_ptr c) {
-  if (!c->query("state").empty() || !c->query("code").empty() ||
-      !c->query("error").empty())
-    return oauth_callback(self, c);
-  http::response r;
-  r.set("content-type", "text/html; charset=utf-8");
-  r.set("content-security-policy",
-        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
-        "frame-ancestors 'none'");
-  r.set("cache-control", "no-store");
-  std::string msg;
-  auto outcome = c->query("mailchimp");
-  if (outcome == "connected")
-    msg = "<p role=\"status\">Mailchimp is connected.</p>";
-  else if (outcome == "error")
-    msg = "<p role=\"alert\">Mailchimp is not connected: " +
-          html::escape(reason_text(c->query("reason"))) + "</p>";
-  r.body =
-      "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Email "
-      "collection</title><h1>Email collection</h1>" +
-      msg + "</html>";
-  c->reply(std::move(r));
-}
-
 void integrations_overview(caf::event_based_actor* self, call_ptr c) {
   self->request(c->a.integrations, actor_timeout, atom::status_v,
                 c->who->account.id)
@@ -342,11 +317,26 @@ void integrations_overview(caf::event_based_actor* self, call_ptr c) {
                   .value(s.audience_name)
                   .end_object();
             w.end_object();
-            for (auto name : {"webhook", "kit", "klaviyo", "hubspot"})
+            w.key("webhook").begin_object();
+            if (auto hook = c->a.db->webhook_of(c->who->account.id)) {
+              w.key("status").value(hook->status);
+              w.key("url").value(hook->url);
+              w.key("events").begin_array();
+              for (auto& e : hook->events)
+                w.value(e);
+              w.end_array();
+              w.key("disabled_reason").string_or_null(hook->disabled_reason);
+            } else {
+              w.key("status").value("not_set");
+              w.key("url").null();
+            }
+            w.end_object();
+            // Hand-off providers need no connection: always available.
+            for (auto name : {"kit", "klaviyo", "hubspot"})
               w.key(name)
                   .begin_object()
                   .key("status")
-                  .value("coming_soon")
+                  .value("available")
                   .end_object();
             w.end_object();
             c->json(200, std::move(w).str());

@@ -259,10 +259,16 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
   struct result {
     store::subscriber stored;
     bool created = false;
+    bool hooked = false; ///< a webhook message went into the outbox
   };
   auto res = std::make_shared<result>();
   auto op = store::make_op([sub, res](store::database& db, lmdb::txn& t) {
-    return db.upsert_subscriber(t, *sub, res->stored, res->created);
+    auto r = db.upsert_subscriber(t, *sub, res->stored, res->created);
+    if (r)
+      res->hooked = subscriber_outbox(
+          db, t, res->created ? "subscriber.created" : "subscriber.updated",
+          res->stored, res->stored.updated_at);
+    return r;
   });
   write(self, c, op, [c, res, html, handle](store::outcome& o) {
     if (!o) {
@@ -274,6 +280,7 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
     publish(*c, subscriber_event(res->created ? "subscriber.created"
                                               : "subscriber.updated",
                                  res->stored));
+    if (res->hooked) nudge_webhooks(*c, res->stored.account_id);
     if (html) return redirect_back(*c, handle, status);
     json::writer w;
     w.begin_object()

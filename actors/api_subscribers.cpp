@@ -1,6 +1,7 @@
 // Subscribers: list, get, patch, delete; and the streamed CSV download.
 #include "actors/api_routes.hpp"
 #include "actors/api_util.hpp"
+#include "actors/webhooks.hpp"
 #include "http/codec/csv.hpp"
 #include "http/codec/form.hpp"
 #include "http/codec/time.hpp"
@@ -68,6 +69,64 @@ void list_subscribers(caf::event_based_actor*, call_ptr c) {
   w.end_array();
   write_next_cursor(w, page->next_cursor);
   w.end_object();
+  c->json(200, std::move(w).str());
+}
+
+void subscriber_stats(caf::event_based_actor*, call_ptr c) {
+  store::subscriber_filter filter;
+  if (!read_filter(*c, filter, "tag")) return;
+  auto number = [&](const char* name, int64_t lo, int64_t hi, int64_t dflt,
+                    int64_t& out) {
+    auto raw = c->query(name);
+    out = dflt;
+    if (raw.empty()) return true;
+    auto [ptr, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), out);
+    if (ec == std::errc{} && ptr == raw.data() + raw.size() && out >= lo &&
+        out <= hi)
+      return true;
+    auto msg = "must be a whole number from " + std::to_string(lo) + " to " +
+               std::to_string(hi);
+    c->problem(422, std::string{name} + " " + msg, {{name, msg}});
+    return false;
+  };
+  int64_t days = 0, offset_min = 0;
+  if (!number("days", 1, 366, 30, days) ||
+      !number("utc_offset", -840, 840, 0, offset_min))
+    return;
+  // Days run midnight to midnight at the caller's UTC offset; the last one is
+  // today.
+  constexpr int64_t day_us = int64_t{86400} * 1000000;
+  auto offset_us = offset_min * 60 * 1000000;
+  auto local_now = timefmt::now_us() + offset_us;
+  auto today =
+      local_now >= 0 ? local_now / day_us : (local_now + 1) / day_us - 1;
+  auto first_day = today - days + 1;
+  std::vector<uint64_t> counts(static_cast<size_t>(days), 0);
+  uint64_t total = 0;
+  bool complete = c->a.db->signup_times(
+      c->who->account.id, filter, first_day * day_us - offset_us, 1000000,
+      [&](int64_t at) {
+        auto local = at + offset_us;
+        auto day = local >= 0 ? local / day_us : (local + 1) / day_us - 1;
+        if (day < first_day || day > today) return;
+        ++counts[static_cast<size_t>(day - first_day)];
+        ++total;
+      });
+  json::writer w;
+  w.begin_object().key("days").begin_array();
+  for (int64_t i = 0; i < days; ++i)
+    w.begin_object()
+        .key("date")
+        .value(timefmt::rfc3339((first_day + i) * day_us).substr(0, 10))
+        .key("count")
+        .value(counts[static_cast<size_t>(i)])
+        .end_object();
+  w.end_array()
+      .key("total")
+      .value(total)
+      .key("complete")
+      .value(complete)
+      .end_object();
   c->json(200, std::move(w).str());
 }
 
@@ -157,34 +216,43 @@ void patch_subscriber(caf::event_based_actor* self, call_ptr c) {
     return c->problem(422, "the change is not valid", errors);
   auto result = std::make_shared<store::subscriber>();
   auto was = std::make_shared<std::string>(); // the status before
+  auto hooked = std::make_shared<bool>(false);
   auto now = timefmt::now_us();
-  auto op = store::make_op(
-      [acc, id, ch, result, was, now](store::database& db, lmdb::txn& t) {
-        return db.modify_subscriber(
-            t, acc, id,
-            [&](store::subscriber& s) {
-              *was = s.status;
-              if (ch->email) s.email = *ch->email;
-              if (ch->phone) s.phone = *ch->phone;
-              if (ch->name) s.name = *ch->name;
-              if (ch->first_name) s.first_name = *ch->first_name;
-              if (ch->last_name) s.last_name = *ch->last_name;
-              if (ch->status) s.status = *ch->status;
-              for (auto& [k, v] : ch->fields) {
-                auto it = std::find_if(s.fields.begin(), s.fields.end(),
-                                       [&](auto& p) { return p.first == k; });
-                if (it != s.fields.end()) s.fields.erase(it);
-                if (v) s.fields.emplace_back(k, *v);
-              }
-              std::sort(s.fields.begin(), s.fields.end());
-              if (ch->tags) s.tags = *ch->tags;
-              s.updated_at = now;
-              return store::outcome{};
-            },
-            *result);
-      });
-  write(self, c, op, [c, result, was](store::outcome& o) {
+  auto op = store::make_op([acc, id, ch, result, was, hooked,
+                            now](store::database& db, lmdb::txn& t) {
+    auto r = db.modify_subscriber(
+        t, acc, id,
+        [&](store::subscriber& s) {
+          *was = s.status;
+          if (ch->email) s.email = *ch->email;
+          if (ch->phone) s.phone = *ch->phone;
+          if (ch->name) s.name = *ch->name;
+          if (ch->first_name) s.first_name = *ch->first_name;
+          if (ch->last_name) s.last_name = *ch->last_name;
+          if (ch->status) s.status = *ch->status;
+          for (auto& [k, v] : ch->fields) {
+            auto it = std::find_if(s.fields.begin(), s.fields.end(),
+                                   [&](auto& p) { return p.first == k; });
+            if (it != s.fields.end()) s.fields.erase(it);
+            if (v) s.fields.emplace_back(k, *v);
+          }
+          std::sort(s.fields.begin(), s.fields.end());
+          if (ch->tags) s.tags = *ch->tags;
+          s.updated_at = now;
+          return store::outcome{};
+        },
+        *result);
+    if (r) {
+      bool left = *was != "unsubscribed" && result->status == "unsubscribed";
+      *hooked = subscriber_outbox(
+          db, t, left ? "subscriber.unsubscribed" : "subscriber.updated",
+          *result, now);
+    }
+    return r;
+  });
+  write(self, c, op, [c, result, was, hooked](store::outcome& o) {
     if (!o) return c->fail(o);
+    if (*hooked) nudge_webhooks(*c, result->account_id);
     bool left = *was != "unsubscribed" && result->status == "unsubscribed";
     publish(*c, subscriber_event(left ? "subscriber.unsubscribed"
                                       : "subscriber.updated",
@@ -198,11 +266,24 @@ void patch_subscriber(caf::event_based_actor* self, call_ptr c) {
 void delete_subscriber(caf::event_based_actor* self, call_ptr c) {
   auto acc = c->who->account.id;
   auto id = c->param("id");
-  write(self, c, store::make_op([acc, id](store::database& db, lmdb::txn& t) {
-          return db.delete_subscriber(t, acc, id);
+  auto hooked = std::make_shared<bool>(false);
+  write(self, c,
+        store::make_op([acc, id, hooked](store::database& db, lmdb::txn& t) {
+          auto r = db.delete_subscriber(t, acc, id);
+          if (r)
+            *hooked = outbox(
+                db, t, acc, "subscriber.deleted", id,
+                [&] {
+                  json::writer w;
+                  w.begin_object().key("id").value(id).end_object();
+                  return std::move(w).str();
+                },
+                timefmt::now_us());
+          return r;
         }),
-        [c, acc, id](store::outcome& o) {
+        [c, acc, id, hooked](store::outcome& o) {
           if (!o) return c->fail(o);
+          if (*hooked) nudge_webhooks(*c, acc);
           publish(*c, subscriber_deleted(acc, id));
           http::response r;
           r.status = 204;

@@ -1,5 +1,6 @@
 #include "actors/api_util.hpp"
 
+#include "actors/webhooks.hpp"
 #include "http/codec/form.hpp"
 #include "http/codec/time.hpp"
 #include "http/codec/validation.hpp"
@@ -450,6 +451,23 @@ std::string cookie(const http::request& req, std::string_view name) {
 
 void publish(call& c, event e) {
   if (c.a.bus) caf::anon_send(c.a.bus, atom::publish_v, std::move(e));
+}
+
+void nudge_webhooks(call& c, const std::string& account_id) {
+  if (c.a.webhooks) caf::anon_send(c.a.webhooks, atom::next_v, account_id);
+}
+
+bool subscriber_outbox(store::database& db, lmdb::txn& t,
+                       const std::string& type, const store::subscriber& s,
+                       int64_t now_us) {
+  return outbox(
+      db, t, s.account_id, type, s.id,
+      [&] {
+        json::writer w;
+        write_subscriber(w, s);
+        return std::move(w).str();
+      },
+      now_us);
 }
 
 bool authenticate(call& c) {

@@ -95,6 +95,14 @@ bool authenticate(call& c);
 /// Hands `e` to the EVENT BUS (after the change it describes is durable).
 void publish(call& c, event e);
 
+/// Tells WEBHOOK DELIVERY that the account's outbox got a message.
+void nudge_webhooks(call& c, const std::string& account_id);
+
+/// Inside a change: the subscriber's webhook message (see outbox()).
+bool subscriber_outbox(store::database& db, lmdb::txn& t,
+                       const std::string& type, const store::subscriber& s,
+                       int64_t now_us);
+
 /// The value of cookie `name`, or "".
 std::string cookie(const http::request& req, std::string_view name);
 

@@ -125,6 +125,21 @@ using event_bus_actor =
                      // How many sinks are subscribed.
                      caf::replies_to<atom::status>::with<uint64_t>>;
 
+/// WEBHOOK DELIVERY: sends what the outbox holds, signed, retried on a
+/// schedule; one message in flight per account, in order per subject.
+using webhook_actor = caf::typed_actor<
+    // The account's outbox got new messages (sent after their commit).
+    caf::reacts_to<atom::next, std::string>,
+    // Internal: an attempt (account, delivery id) ended; the last string is the
+    // answer's Retry-After.
+    caf::reacts_to<atom::done, std::string, std::string, store::webhook_attempt,
+                   std::string>,
+    // Internal: a timer; sends what is due.
+    caf::reacts_to<atom::retry>,
+    // (account, delivery id): send it again now (whatever its status).
+    caf::replies_to<atom::retry, std::string,
+                    std::string>::with<store::webhook_delivery>>;
+
 } // namespace ls
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::job_credentials)

@@ -1,8 +1,10 @@
 #include "actors/jobs.hpp"
 
+#include "actors/api_util.hpp"
 #include "actors/errors.hpp"
 #include "actors/events.hpp"
 #include "actors/mapper.hpp"
+#include "actors/webhooks.hpp"
 #include "http/codec/time.hpp"
 
 #include <caf/all.hpp>
@@ -69,6 +71,7 @@ struct sync_job_state {
   uint64_t commit_seq = 0;
   /// Bumped when the FETCHER dies: answers sent before then are void.
   uint64_t epoch = 0;
+  uint64_t pages_read = 0;
   size_t in_flight = 0;
   std::map<uint64_t, batch_outcome>
       acknowledged; ///< answered, not yet checkpointed
@@ -121,21 +124,47 @@ void store_totals(sync_job_state& st) {
 }
 
 /// Writes the job record; `then` runs once it is durable.
+/// The webhook event of a job that ended this way ("" for none).
+std::string webhook_type(const std::string& status) {
+  if (status == "COMPLETED") return "sync_job.completed";
+  if (status == "FAILED") return "sync_job.failed";
+  return {};
+}
+
+/// Writes the job record (with its webhook message, in the same commit, when
+/// it has ended); `then` runs once it is durable.
 template <class F>
 void persist(job_ptr self, F then) {
   auto copy = std::make_shared<store::sync_job>(self->state.job);
   copy->updated_at = timefmt::now_us();
-  auto op = store::make_op([copy](store::database& db, lmdb::txn& t) {
-    return db.put_job(t, *copy);
-  });
+  auto hook = self->state.finished ? webhook_type(copy->status) : std::string{};
+  auto queued = std::make_shared<bool>(false);
+  auto op =
+      store::make_op([copy, hook, queued](store::database& db, lmdb::txn& t) {
+        auto r = db.put_job(t, *copy);
+        if (r && !hook.empty())
+          *queued = outbox(
+              db, t, copy->account_id, hook, copy->id,
+              [&] {
+                json::writer w;
+                api::write_job(w, *copy);
+                return std::move(w).str();
+              },
+              copy->updated_at);
+        return r;
+      });
   self->request(self->state.cfg.store, store_timeout, atom::write_v, op)
       .then(
           [=](store::outcome& o) mutable {
-            if (!o)
+            if (!o) {
               spdlog::error("sync-job {}: checkpoint failed: {}", copy->id,
                             o.message);
-            else
+            } else {
               publish(self->state.cfg, *copy);
+              if (*queued && self->state.cfg.webhooks)
+                caf::anon_send(self->state.cfg.webhooks, atom::next_v,
+                               copy->account_id);
+            }
             then();
           },
           [=](caf::error& e) mutable {
@@ -282,6 +311,9 @@ void pump(job_ptr self) {
     // `next` is the key of this page's last row, or empty when the page ends
     // the scope.
     st.exhausted = next.empty();
+    // Pages already read stay mapped and count as our memory: hand them back
+    // now and then (they stay in the page cache).
+    if (++st.pages_read % 8 == 0) st.cfg.db->release_mapped_pages();
     auto seq = st.next_seq++;
     auto epoch = st.epoch;
     ++st.in_flight;
@@ -347,6 +379,7 @@ void count_total(sync_job_state& st) {
                                    [&](const store::subscriber& s) {
                                      if (s.status == "subscribed") ++total;
                                    });
+    st.cfg.db->release_mapped_pages();
   } while (!after.empty());
   st.job.total = total;
 }
@@ -600,7 +633,9 @@ job_supervisor_actor::behavior_type job_supervisor_impl(
                     j.status + ")");
           j.status = "CANCELLED";
           j.finished_at = now;
-          j.notes.push_back("cancelled before it started");
+          j.notes.push_back(j.provider == "mailchimp"
+                                ? "cancelled before it started"
+                                : "cancelled before it was imported");
           return store::outcome{};
         });
       },
@@ -618,7 +653,11 @@ job_supervisor_actor::behavior_type job_supervisor_impl(
                       "only a FAILED or CANCELLED job can be retried "
                       "(this one is " +
                           j.status + ")");
-                // Resume from the checkpoint: counters and cursor are kept.
+                // Resume from the checkpoint: counters and cursor are kept,
+                // the notes of the cancel are not.
+                std::erase_if(j.notes, [](const std::string& n) {
+                  return n.rfind("cancelled ", 0) == 0;
+                });
                 j.status = "PENDING";
                 j.attempt += 1;
                 j.error_code.clear();

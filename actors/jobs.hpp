@@ -16,7 +16,8 @@ struct jobs_config {
   store_actor store;
   integrations_actor integrations;
   mapper_actor mapper;
-  event_bus_actor bus; ///< may be null: no events
+  event_bus_actor bus;    ///< may be null: no events
+  webhook_actor webhooks; ///< may be null: no webhook nudges
   size_t batch_size = 500;
   size_t max_in_flight =
       9; ///< batches per job; the FETCHER bounds the total per user

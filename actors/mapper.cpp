@@ -580,7 +580,8 @@ size_t batch_result::errors() const {
 
 std::optional<batch_result> classify_batch(std::string_view body,
                                            std::string& error) {
-  simdjson::dom::parser parser;
+  // One parser per thread, reused: a new one allocates for every answer.
+  thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(body.data(), body.size()).get(root)) {
     error = "Mailchimp's batch answer is not JSON";

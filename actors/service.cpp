@@ -7,6 +7,7 @@
 #include "actors/metrics.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/webhooks.hpp"
 #include "http/client/client.hpp"
 #include "http/server.hpp"
 #include "http/sim/simulator.hpp"
@@ -24,6 +25,10 @@ namespace {
 caf::actor_system_config& make_system_config(caf::actor_system_config& c) {
   c.add_message_types<caf::id_block::ls>();
   c.set("scheduler.max-threads", size_t{4});
+  // Work sharing: idle workers wait on a condition variable. The default work
+  // stealing polls and sleeps in a loop, which cost more CPU than the sync
+  // itself while it waited on Mailchimp (scripts/bench sync).
+  c.set("scheduler.policy", caf::atom("sharing"));
   c.set("logger.console-verbosity", caf::atom("quiet"));
   return c;
 }
@@ -46,6 +51,7 @@ struct service::impl {
   fetcher_actor oauth_fetcher;
   mapper_actor mapper;
   event_bus_actor bus;
+  webhook_actor webhooks;
   job_supervisor_actor jobs;
   std::unique_ptr<api::app> app;
   std::unique_ptr<http::server> server;
@@ -76,8 +82,19 @@ struct service::impl {
     integrations = sys.spawn(integrations_impl, icfg);
     mapper = sys.spawn(mapper_impl);
     bus = sys.spawn(event_bus_impl, event_bus_options{});
+    webhook_config wcfg;
+    wcfg.db = db;
+    wcfg.store = store;
+    wcfg.bus = bus;
+    wcfg.client = client;
+    wcfg.key = key;
+    wcfg.allow_private = cfg.webhooks.allow_private_targets;
+    wcfg.timeout = cfg.webhooks.timeout;
+    if (!opts.webhook_schedule.empty()) wcfg.schedule = opts.webhook_schedule;
+    webhooks = sys.spawn<caf::detached>(webhook_impl, wcfg);
     jobs_config jcfg;
     jcfg.bus = bus;
+    jcfg.webhooks = webhooks;
     jcfg.db = db;
     jcfg.store = store;
     jcfg.integrations = integrations;
@@ -96,6 +113,7 @@ struct service::impl {
                                 caf::actor_cast<caf::actor>(oauth_fetcher),
                                 caf::actor_cast<caf::actor>(mapper),
                                 caf::actor_cast<caf::actor>(bus),
+                                caf::actor_cast<caf::actor>(webhooks),
                                 caf::actor_cast<caf::actor>(jobs)},
         std::move(on_fatal));
     app = std::make_unique<api::app>(sys, cfg, db, stats, store);
@@ -104,6 +122,7 @@ struct service::impl {
     app->oauth_fetcher = oauth_fetcher;
     app->jobs = jobs;
     app->bus = bus;
+    app->webhooks = webhooks;
     app->mailchimp_endpoints = endpoints;
     app->oauth_state_lifetime = opts.oauth_state_lifetime;
     app->oauth_clock = opts.oauth_clock;

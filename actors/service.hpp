@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace ls {
 
@@ -18,6 +19,8 @@ struct service_options {
   /// Wall clock (Unix µs) for OAuth state expiry; tests move it forward instead
   /// of sleeping. Empty: the system clock.
   std::function<int64_t()> oauth_clock;
+  /// The waits between webhook retries; empty: the real schedule (5 s … 24 h).
+  std::vector<std::chrono::milliseconds> webhook_schedule;
   /// The first retry backoff towards Mailchimp (it doubles, with jitter).
   std::chrono::milliseconds retry_base = std::chrono::seconds(1);
 };

@@ -1,7 +1,7 @@
 # Debian 12 packages, installed by scripts/setup.
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
-find_package(Boost 1.81 REQUIRED CONFIG)
+find_package(Boost 1.81 REQUIRED CONFIG COMPONENTS url)
 find_package(simdjson 3 REQUIRED CONFIG)
 find_package(spdlog 1.10 REQUIRED CONFIG)
 find_package(tomlplusplus 3 REQUIRED CONFIG)

@@ -15,6 +15,8 @@ constexpr uint8_t subscriber_v1 = 0x41;
 constexpr uint8_t oauth_state_v1 = 0x51;
 constexpr uint8_t mailchimp_connection_v1 = 0x61;
 constexpr uint8_t sync_job_v1 = 0x71;
+constexpr uint8_t webhook_endpoint_v1 = 0x81;
+constexpr uint8_t webhook_delivery_v1 = 0x91;
 
 class writer {
 public:
@@ -405,6 +407,84 @@ bool decode(std::string_view in, sync_job& x) {
   x.cancel_requested = r.boolean();
   x.since_last_handoff = r.boolean();
   x.since_us = r.i64();
+  return r.ok();
+}
+
+std::string encode(const webhook_endpoint& x) {
+  writer w{webhook_endpoint_v1};
+  w.str(x.account_id);
+  w.str(x.url);
+  w.strs(x.events);
+  w.str(x.sealed_secret);
+  w.str(x.sealed_previous);
+  w.i64(x.previous_until);
+  w.str(x.status);
+  w.str(x.disabled_reason);
+  w.i64(x.failing_since);
+  w.i64(x.created_at);
+  w.i64(x.updated_at);
+  return w.take();
+}
+
+bool decode(std::string_view in, webhook_endpoint& x) {
+  reader r{in};
+  if (r.tag() != webhook_endpoint_v1) return false;
+  r.str(x.account_id);
+  r.str(x.url);
+  r.strs(x.events);
+  r.str(x.sealed_secret);
+  r.str(x.sealed_previous);
+  x.previous_until = r.i64();
+  r.str(x.status);
+  r.str(x.disabled_reason);
+  x.failing_since = r.i64();
+  x.created_at = r.i64();
+  x.updated_at = r.i64();
+  return r.ok();
+}
+
+std::string encode(const webhook_delivery& x) {
+  writer w{webhook_delivery_v1};
+  w.str(x.id);
+  w.str(x.account_id);
+  w.str(x.message_id);
+  w.str(x.type);
+  w.str(x.subject);
+  w.str(x.body);
+  w.i64(x.created_at);
+  w.str(x.status);
+  w.i64(x.next_attempt_at);
+  w.u64(x.attempts.size());
+  for (auto& a : x.attempts) {
+    w.i64(a.at);
+    w.u64(a.status);
+    w.str(a.error);
+    w.i64(a.duration_us);
+  }
+  return w.take();
+}
+
+bool decode(std::string_view in, webhook_delivery& x) {
+  reader r{in};
+  if (r.tag() != webhook_delivery_v1) return false;
+  r.str(x.id);
+  r.str(x.account_id);
+  r.str(x.message_id);
+  r.str(x.type);
+  r.str(x.subject);
+  r.str(x.body);
+  x.created_at = r.i64();
+  r.str(x.status);
+  x.next_attempt_at = r.i64();
+  auto n = r.u64();
+  if (n > 1000) return false; // corrupt: attempts are bounded by the schedule
+  x.attempts.resize(n);
+  for (auto& a : x.attempts) {
+    a.at = r.i64();
+    a.status = static_cast<unsigned>(r.u64());
+    r.str(a.error);
+    a.duration_us = r.i64();
+  }
   return r.ok();
 }
 

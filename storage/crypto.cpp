@@ -25,25 +25,58 @@ std::string random_id(std::string_view prefix) {
   return out;
 }
 
-std::string base64url(std::string_view bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(
-                      bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
-                  '\0');
+namespace {
+
+std::string to_base64(std::string_view bytes, int variant) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), variant), '\0');
   sodium_bin2base64(out.data(), out.size(),
                     reinterpret_cast<const unsigned char*>(bytes.data()),
-                    bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+                    bytes.size(), variant);
   out.resize(std::strlen(out.c_str()));
   return out;
 }
 
-std::optional<std::string> from_base64url(std::string_view text) {
+std::optional<std::string> from_base64(std::string_view text, int variant) {
   std::string out(text.size(), '\0');
   size_t len = 0;
+  const char* end = nullptr;
   if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()),
                         out.size(), text.data(), text.size(), nullptr, &len,
-                        nullptr, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+                        &end, variant) != 0 ||
+      end != text.data() + text.size())
     return std::nullopt;
   out.resize(len);
+  return out;
+}
+
+} // namespace
+
+std::string base64url(std::string_view bytes) {
+  return to_base64(bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+std::optional<std::string> from_base64url(std::string_view text) {
+  return from_base64(text, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+std::string base64(std::string_view bytes) {
+  return to_base64(bytes, sodium_base64_VARIANT_ORIGINAL);
+}
+
+std::optional<std::string> from_base64(std::string_view text) {
+  return from_base64(text, sodium_base64_VARIANT_ORIGINAL);
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view message) {
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(
+      &st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
+  crypto_auth_hmacsha256_update(
+      &st, reinterpret_cast<const unsigned char*>(message.data()),
+      message.size());
+  std::string out(crypto_auth_hmacsha256_BYTES, '\0');
+  crypto_auth_hmacsha256_final(&st,
+                               reinterpret_cast<unsigned char*>(out.data()));
   return out;
 }
 

@@ -32,6 +32,12 @@ bool equal_constant_time(std::string_view a, std::string_view b);
 
 std::string base64url(std::string_view bytes);
 std::optional<std::string> from_base64url(std::string_view text);
+/// Standard base64 with padding (RFC 4648 §4), as Standard Webhooks uses.
+std::string base64(std::string_view bytes);
+std::optional<std::string> from_base64(std::string_view text);
+
+/// HMAC-SHA-256 of `message` under `key` (any length), raw 32 bytes.
+std::string hmac_sha256(std::string_view key, std::string_view message);
 
 /// A 32-byte secretbox key read from `path`; created (mode 0600, parent folders
 /// too) when absent. Throws std::runtime_error with the path on failure or a

@@ -163,6 +163,10 @@ void database::open_schema() {
   mailchimp_connections_ = t.open("mailchimp_connections");
   jobs_ = t.open("jobs");
   job_keys_ = t.open("job_keys");
+  webhooks_ = t.open("webhooks");
+  deliveries_ = t.open("deliveries");
+  delivery_keys_ = t.open("delivery_keys");
+  deliveries_pending_ = t.open("deliveries_pending");
   unsigned found = 0;
   if (auto v = t.get(meta_, "schema_version"))
     found = static_cast<unsigned>(std::stoul(std::string{*v}));
@@ -567,6 +571,36 @@ size_t database::subscriber_count(std::string_view account_id) {
   return n;
 }
 
+bool database::signup_times(std::string_view account_id,
+                            const subscriber_filter& filter, int64_t since_us,
+                            size_t max_scan,
+                            const std::function<void(int64_t)>& each) {
+  bool everyone =
+      filter.campaign_id.empty() && filter.tags.empty() && filter.q.empty();
+  reader r{*this};
+  lmdb::cursor cur{r.txn, subscribers_};
+  // Keys are account, big-endian time, id: walk back from the newest.
+  bool ok = cur.seek(cat(account_id, std::string(1, '\xff')));
+  ok = ok ? cur.prev() : cur.last();
+  size_t scanned = 0;
+  for (; ok && starts_with(cur.key(), account_id); ok = cur.prev()) {
+    if (scanned++ == max_scan) return false;
+    auto key = cur.key();
+    if (key.size() < account_id.size() + 8) continue;
+    uint64_t u = 0;
+    for (size_t i = 0; i < 8; ++i)
+      u = (u << 8) | static_cast<unsigned char>(key[account_id.size() + i]);
+    auto at = static_cast<int64_t>(u ^ (uint64_t{1} << 63));
+    if (at < since_us) break;
+    if (!everyone) {
+      subscriber s;
+      if (!decode(cur.value(), s) || !filter.matches(s)) continue;
+    }
+    each(at);
+  }
+  return true;
+}
+
 // -- Mailchimp
 // ---------------------------------------------------------------------------------
 
@@ -727,6 +761,146 @@ outcome database::modify_job(lmdb::txn& t, std::string_view account_id,
     return outcome::fail(outcome::not_found, "no such job");
   if (auto r = change(result); !r) return r;
   t.put(jobs_, key, encode(result));
+  return {};
+}
+
+// -- webhooks
+// -------------------------------------------------------------------------------------
+
+std::optional<webhook_endpoint>
+database::webhook_of(std::string_view account_id) {
+  reader r{*this};
+  auto v = r.txn.get(webhooks_, account_id);
+  webhook_endpoint w;
+  if (!v || !decode(*v, w)) return std::nullopt;
+  return w;
+}
+
+std::optional<webhook_delivery>
+database::delivery_by_id(std::string_view account_id, std::string_view id) {
+  reader r{*this};
+  auto ts = r.txn.get(delivery_keys_, cat(account_id, id));
+  if (!ts) return std::nullopt;
+  auto v = r.txn.get(deliveries_, cat(account_id, *ts, id));
+  webhook_delivery d;
+  if (!v || !decode(*v, d)) return std::nullopt;
+  return d;
+}
+
+std::optional<database::delivery_page>
+database::deliveries(std::string_view account_id, std::string_view status,
+                     std::string_view cursor, size_t limit, size_t max_scan) {
+  reader r{*this};
+  auto found = newest_first<webhook_delivery>(
+      r.txn, deliveries_, account_id, cursor, limit, max_scan,
+      [&](std::string_view v, webhook_delivery& d) {
+        return decode(v, d) && (status.empty() || d.status == status);
+      });
+  if (!found) return std::nullopt;
+  return delivery_page{std::move(found->first), std::move(found->second)};
+}
+
+std::vector<webhook_delivery>
+database::pending_deliveries(std::string_view account_id, size_t limit) {
+  std::vector<webhook_delivery> out;
+  reader r{*this};
+  lmdb::cursor cur{r.txn, deliveries_pending_};
+  for (bool ok = account_id.empty() ? cur.first() : cur.seek(account_id);
+       ok && out.size() < limit; ok = cur.next()) {
+    auto key = cur.key();
+    if (!account_id.empty() && !starts_with(key, account_id)) break;
+    auto v = r.txn.get(deliveries_, key);
+    webhook_delivery d;
+    if (v && decode(*v, d)) out.push_back(std::move(d));
+  }
+  std::stable_sort(out.begin(), out.end(), [](auto& a, auto& b) {
+    return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+  });
+  return out;
+}
+
+bool database::webhook_wants(lmdb::txn& t, std::string_view account_id,
+                             std::string_view type) {
+  auto v = t.get(webhooks_, account_id);
+  webhook_endpoint w;
+  if (!v || !decode(*v, w) || w.status != "active") return false;
+  return std::find(w.events.begin(), w.events.end(), type) != w.events.end();
+}
+
+outcome database::put_webhook(lmdb::txn& t, const webhook_endpoint& w) {
+  t.put(webhooks_, w.account_id, encode(w));
+  return {};
+}
+
+outcome database::delete_webhook(lmdb::txn& t, std::string_view account_id) {
+  if (!t.get(webhooks_, account_id))
+    return outcome::fail(outcome::not_found, "no webhook is set");
+  t.del(webhooks_, account_id);
+  // What was still waiting goes nowhere now.
+  std::vector<std::string> keys;
+  {
+    lmdb::cursor cur{t, deliveries_pending_};
+    for (bool ok = cur.seek(account_id);
+         ok && starts_with(cur.key(), account_id); ok = cur.next())
+      keys.emplace_back(cur.key());
+  }
+  for (auto& k : keys) {
+    t.del(deliveries_pending_, k);
+    webhook_delivery d;
+    if (auto v = t.get(deliveries_, k); v && decode(*v, d)) {
+      d.status = "failed";
+      d.attempts.push_back(
+          {d.next_attempt_at, 0, "the webhook was removed", 0});
+      t.put(deliveries_, k, encode(d));
+    }
+  }
+  return {};
+}
+
+outcome
+database::modify_webhook(lmdb::txn& t, std::string_view account_id,
+                         const std::function<void(webhook_endpoint&)>& change) {
+  auto v = t.get(webhooks_, account_id);
+  webhook_endpoint w;
+  if (!v || !decode(*v, w))
+    return outcome::fail(outcome::not_found, "no webhook is set");
+  change(w);
+  t.put(webhooks_, account_id, encode(w));
+  return {};
+}
+
+outcome database::replay_failed(lmdb::txn& t, std::string_view account_id,
+                                int64_t since_us, int64_t now_us,
+                                size_t& count) {
+  count = 0;
+  std::vector<webhook_delivery> again;
+  {
+    lmdb::cursor cur{t, deliveries_};
+    for (bool ok = cur.seek(cat(account_id, be64(since_us)));
+         ok && starts_with(cur.key(), account_id); ok = cur.next()) {
+      webhook_delivery d;
+      if (decode(cur.value(), d) && d.status == "failed")
+        again.push_back(std::move(d));
+    }
+  }
+  for (auto& d : again) {
+    d.status = "pending";
+    d.next_attempt_at = now_us;
+    put_delivery(t, d);
+  }
+  count = again.size();
+  return {};
+}
+
+outcome database::put_delivery(lmdb::txn& t, const webhook_delivery& d) {
+  auto ts = be64(d.created_at);
+  auto key = cat(d.account_id, ts, d.id);
+  t.put(delivery_keys_, cat(d.account_id, d.id), ts);
+  t.put(deliveries_, key, encode(d));
+  if (d.status == "pending")
+    t.put(deliveries_pending_, key, "");
+  else if (t.get(deliveries_pending_, key))
+    t.del(deliveries_pending_, key);
   return {};
 }
 

@@ -111,6 +111,13 @@ public:
                           std::string_view after, size_t limit,
                           const std::function<void(const subscriber&)>& row);
   size_t subscriber_count(std::string_view account_id);
+  /// Calls `each` with the `subscribed_at` of every matching subscriber who
+  /// signed up at or after `since_us`, newest first. With an empty filter the
+  /// times come from the keys alone (no record is decoded). Looks at
+  /// `max_scan` records at most; returns false when it stopped there.
+  bool signup_times(std::string_view account_id,
+                    const subscriber_filter& filter, int64_t since_us,
+                    size_t max_scan, const std::function<void(int64_t)>& each);
 
   std::optional<oauth_state> oauth_state_by_hash(std::string_view state_hash);
   std::optional<mailchimp_connection>
@@ -133,6 +140,23 @@ public:
                                size_t max_scan = 20000);
   /// Every job that is PENDING or RUNNING, oldest first (start-up).
   std::vector<sync_job> unfinished_jobs();
+
+  std::optional<webhook_endpoint> webhook_of(std::string_view account_id);
+  std::optional<webhook_delivery> delivery_by_id(std::string_view account_id,
+                                                 std::string_view id);
+  struct delivery_page {
+    std::vector<webhook_delivery> items;
+    std::string next_cursor;
+  };
+  /// The delivery log, newest first; `status` filters when not empty. nullopt
+  /// for a bad cursor.
+  std::optional<delivery_page> deliveries(std::string_view account_id,
+                                          std::string_view status,
+                                          std::string_view cursor, size_t limit,
+                                          size_t max_scan = 20000);
+  /// Pending deliveries, oldest first: of one account, or of all when empty.
+  std::vector<webhook_delivery>
+  pending_deliveries(std::string_view account_id = {}, size_t limit = 100000);
 
   // -- changes (only inside a write_op)
   // -------------------------------------------------------
@@ -193,6 +217,23 @@ public:
                      const std::function<outcome(sync_job&)>& change,
                      sync_job& result);
 
+  /// Whether the account's active webhook takes events of `type` (read
+  /// inside a change, so the message goes in the same commit).
+  bool webhook_wants(lmdb::txn& t, std::string_view account_id,
+                     std::string_view type);
+  outcome put_webhook(lmdb::txn& t, const webhook_endpoint& w);
+  outcome delete_webhook(lmdb::txn& t, std::string_view account_id);
+  /// Changes the stored endpoint in place (not_found when there is none).
+  outcome modify_webhook(lmdb::txn& t, std::string_view account_id,
+                         const std::function<void(webhook_endpoint&)>& change);
+  /// Failed deliveries created at or after `since_us` go back to pending, due
+  /// at `now_us`; `count` gets how many.
+  outcome replay_failed(lmdb::txn& t, std::string_view account_id,
+                        int64_t since_us, int64_t now_us, size_t& count);
+  /// Inserts or replaces a delivery (its created_at never changes) and keeps
+  /// the pending index in step with its status.
+  outcome put_delivery(lmdb::txn& t, const webhook_delivery& d);
+
 private:
   friend struct schema;
   void open_schema();
@@ -206,7 +247,8 @@ private:
   std::shared_mutex resize_lock_;
   lmdb::dbi meta_, accounts_, account_by_email_, account_by_handle_,
       api_tokens_, sessions_, campaigns_, subscribers_, subscriber_keys_,
-      contacts_, oauth_states_, mailchimp_connections_, jobs_, job_keys_;
+      contacts_, oauth_states_, mailchimp_connections_, jobs_, job_keys_,
+      webhooks_, deliveries_, delivery_keys_, deliveries_pending_;
 };
 
 } // namespace ls::store

@@ -150,6 +150,45 @@ struct sync_job {
   int64_t since_us = 0;
 };
 
+/// An account's webhook endpoint.
+struct webhook_endpoint {
+  std::string account_id;
+  std::string url;
+  std::vector<std::string> events; ///< the event types it receives
+  std::string sealed_secret;       ///< the raw 32 secret bytes, sealed
+  /// After a rotation the previous secret also signs, until previous_until.
+  std::string sealed_previous;
+  int64_t previous_until = 0;
+  std::string status = "active"; ///< active | disabled
+  std::string disabled_reason;
+  int64_t failing_since = 0; ///< first failure of the current streak; 0: none
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+/// One try at delivering a webhook message.
+struct webhook_attempt {
+  int64_t at = 0;
+  unsigned status = 0; ///< HTTP status; 0 when there was no answer
+  std::string error;
+  int64_t duration_us = 0;
+};
+
+/// A webhook message in the outbox: written in the commit of the change it
+/// tells about, then delivered (at least once; `message_id` stays the same).
+struct webhook_delivery {
+  std::string id; ///< dlv_…
+  std::string account_id;
+  std::string message_id; ///< msg_…: the webhook-id header
+  std::string type;
+  std::string subject; ///< e.g. the subscriber id: its messages go in order
+  std::string body;    ///< {"type","timestamp","data"}
+  int64_t created_at = 0;
+  std::string status = "pending"; ///< pending | delivered | failed
+  int64_t next_attempt_at = 0;
+  std::vector<webhook_attempt> attempts;
+};
+
 // Binary codec: one leading version byte per record kind, then the fields.
 // decode() reads every version it has ever written (older records get defaults
 // for newer fields) and returns false on a corrupt or unknown record.
@@ -167,5 +206,9 @@ bool decode(std::string_view in, oauth_state& x);
 bool decode(std::string_view in, mailchimp_connection& x);
 std::string encode(const sync_job& x);
 bool decode(std::string_view in, sync_job& x);
+std::string encode(const webhook_endpoint& x);
+bool decode(std::string_view in, webhook_endpoint& x);
+std::string encode(const webhook_delivery& x);
+bool decode(std::string_view in, webhook_delivery& x);
 
 } // namespace ls::store

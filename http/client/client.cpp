@@ -508,6 +508,9 @@ private:
     parser_->header_limit(header_limit);
     parser_->body_limit(owner_.opts.max_response_bytes);
     if (msg_.method() == bh::verb::head) parser_->skip(true);
+    // Room for big answers (a batch answer is hundreds of KB): without it the
+    // buffer grows from 512 bytes and each read returns a few hundred.
+    buffer_.reserve(64 * 1024);
     conn_->with_stream([&](auto& stream) {
       bh::async_read(stream, buffer_, *parser_,
                      [self = shared_from_this()](error_code ec, size_t) {

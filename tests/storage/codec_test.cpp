@@ -337,3 +337,48 @@ TEST(codec, encoding_is_deterministic_and_tagged) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(codec, webhook_records_round_trip) {
+  webhook_endpoint w;
+  w.account_id = "acc_0123456789abcdefghij";
+  w.url = "https://hooks.example.com/ls?x=ü";
+  w.events = {"subscriber.created", "sync_job.failed"};
+  w.sealed_secret = std::string("\0\xff\x01", 3);
+  w.sealed_previous = "old";
+  w.previous_until = 5;
+  w.status = "disabled";
+  w.disabled_reason = "410 Gone";
+  w.failing_since = -7;
+  w.created_at = 1;
+  w.updated_at = 2;
+  auto w2 = round_trip(w);
+  EXPECT_EQ(encode(w2), encode(w));
+  EXPECT_EQ(w2.events, w.events);
+  EXPECT_EQ(w2.sealed_secret, w.sealed_secret);
+
+  webhook_delivery d;
+  d.id = "dlv_0123456789abcdefghij";
+  d.account_id = w.account_id;
+  d.message_id = "msg_x";
+  d.type = "subscriber.created";
+  d.subject = "sub_1";
+  d.body = R"({"type":"subscriber.created"})";
+  d.created_at = 10;
+  d.status = "failed";
+  d.next_attempt_at = 11;
+  d.attempts = {{12, 500, "boom", 3}, {13, 0, "timeout", 15000000}};
+  auto d2 = round_trip(d);
+  EXPECT_EQ(encode(d2), encode(d));
+  ASSERT_EQ(d2.attempts.size(), 2u);
+  EXPECT_EQ(d2.attempts[1].error, "timeout");
+  // A truncated record is refused, not half-read.
+  auto bytes = encode(d);
+  webhook_delivery cut;
+  EXPECT_FALSE(
+      decode(std::string_view(bytes).substr(0, bytes.size() - 3), cut));
+  EXPECT_FALSE(decode(encode(w), cut)); // the wrong kind
+}
+
+} // namespace

@@ -272,4 +272,35 @@ TEST_F(key_file_test, unreadable_path_throws_with_the_path) {
   }
 }
 
+TEST(crypto, hmac_sha256_matches_rfc_4231) {
+  // Test case 2 of RFC 4231.
+  auto mac = crypto::hmac_sha256("Jefe", "what do ya want for nothing?");
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : mac) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  EXPECT_EQ(out,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // Keys longer than a block are hashed first (test case 6).
+  EXPECT_EQ(crypto::hmac_sha256(std::string(131, '\xaa'),
+                                "Test Using Larger Than Block-Size Key - "
+                                "Hash Key First")
+                .size(),
+            32u);
+}
+
+TEST(crypto, base64_round_trips_and_refuses_garbage) {
+  EXPECT_EQ(crypto::base64("hello"), "aGVsbG8=");
+  EXPECT_EQ(crypto::from_base64("aGVsbG8="), "hello");
+  std::string all;
+  for (int i = 0; i < 256; ++i)
+    all += static_cast<char>(i);
+  EXPECT_EQ(crypto::from_base64(crypto::base64(all)), all);
+  EXPECT_EQ(crypto::from_base64("aGVsbG8"), std::nullopt); // padding missing
+  EXPECT_EQ(crypto::from_base64("a*b="), std::nullopt);
+  EXPECT_EQ(crypto::from_base64url(crypto::base64url(all)), all);
+}
+
 } // namespace

@@ -1008,3 +1008,58 @@ TEST_F(database_test, accounts_never_mix) {
 }
 
 } // namespace
+
+TEST_F(database_test, webhook_outbox_keeps_a_pending_index) {
+  const std::string acc = "acc_" + std::string(crypto::id_random_chars, 'w');
+  webhook_endpoint w;
+  w.account_id = acc;
+  w.url = "https://example.com/hook";
+  w.events = {"subscriber.created"};
+  ASSERT_TRUE(change([&](lmdb::txn& t) {
+    EXPECT_FALSE(db->webhook_wants(t, acc, "subscriber.created"));
+    return db->put_webhook(t, w);
+  }));
+  auto make = [&](int64_t at) {
+    webhook_delivery d;
+    d.id = crypto::random_id("dlv_");
+    d.account_id = acc;
+    d.message_id = crypto::random_id("msg_");
+    d.type = "subscriber.created";
+    d.created_at = at;
+    return d;
+  };
+  auto older = make(100), newer = make(200);
+  ASSERT_TRUE(change([&](lmdb::txn& t) {
+    EXPECT_TRUE(db->webhook_wants(t, acc, "subscriber.created"));
+    EXPECT_FALSE(db->webhook_wants(t, acc, "subscriber.deleted"));
+    EXPECT_FALSE(db->webhook_wants(t, "acc_other", "subscriber.created"));
+    db->put_delivery(t, newer);
+    return db->put_delivery(t, older);
+  }));
+  auto pending = db->pending_deliveries(acc);
+  ASSERT_EQ(pending.size(), 2u);
+  EXPECT_EQ(pending[0].id, older.id); // oldest first
+  EXPECT_EQ(db->pending_deliveries().size(), 2u);
+  EXPECT_TRUE(db->pending_deliveries("acc_zzzz").empty());
+  // Delivered: out of the index, still in the log (newest first).
+  older.status = "delivered";
+  ASSERT_TRUE(change([&](lmdb::txn& t) { return db->put_delivery(t, older); }));
+  pending = db->pending_deliveries(acc);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].id, newer.id);
+  auto log = db->deliveries(acc, "", "", 10);
+  ASSERT_TRUE(log.has_value());
+  ASSERT_EQ(log->items.size(), 2u);
+  EXPECT_EQ(log->items[0].id, newer.id);
+  EXPECT_EQ(db->deliveries(acc, "delivered", "", 10)->items.size(), 1u);
+  EXPECT_EQ(db->delivery_by_id(acc, older.id)->status, "delivered");
+  EXPECT_FALSE(db->delivery_by_id("acc_other", older.id).has_value());
+  // Removing the webhook fails what still waited.
+  ASSERT_TRUE(change([&](lmdb::txn& t) { return db->delete_webhook(t, acc); }));
+  EXPECT_TRUE(db->pending_deliveries(acc).empty());
+  EXPECT_EQ(db->delivery_by_id(acc, newer.id)->status, "failed");
+  EXPECT_FALSE(db->webhook_of(acc).has_value());
+  EXPECT_EQ(
+      change([&](lmdb::txn& t) { return db->delete_webhook(t, acc); }).code,
+      outcome::not_found);
+}
