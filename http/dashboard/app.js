@@ -1113,8 +1113,19 @@
   /** Worth polling for: a hand-off waits for the creator, not for the server. */
   const moving = (j) => active(j) && !(manual(j) && j.status === 'PENDING');
 
+  const phase = (st) => (st === 'PENDING' ? 0 : st === 'RUNNING' ? 1 : 2);
+  /** Is `b` as far along as `a`? A job only moves forward within an attempt
+   * (a retry starts the next one), so an older copy (a list read before a live
+   * event, an action's answer after one) can be told apart and dropped. */
+  function asFar(a, b) {
+    if ((b.attempt || 0) !== (a.attempt || 0)) return (b.attempt || 0) > (a.attempt || 0);
+    if (phase(b.status) !== phase(a.status)) return phase(b.status) > phase(a.status);
+    return ((b.progress || {}).processed || 0) >= ((a.progress || {}).processed || 0);
+  }
+
   function upsertJob(job) {
     const old = state.jobs.get(job.id);
+    if (old && !asFar(old, job)) return;
     state.jobs.set(job.id, job);
     if (old && old.status !== job.status) {
       state.cancelling.delete(job.id);
@@ -1191,6 +1202,7 @@
     badge.textContent = state.cancelling.has(job.id) && active(job) ? `${job.status} \u00b7 cancelling` : job.status;
     $('.job-scope', li).textContent = `${scopeText(job)}${job.audience ? ` \u2192 audience \u201c${job.audience.name}\u201d` : ''}`;
     const bar = $('progress', li);
+    bar.hidden = manual(job); // a hand-off is done by the creator, in one step
     if (job.status === 'PENDING' && !p.total) {
       bar.removeAttribute('value'); // indeterminate while waiting
     } else {
@@ -1199,7 +1211,9 @@
     }
     const pct = p.total ? Math.floor((100 * p.processed) / p.total) : job.status === 'COMPLETED' ? 100 : 0;
     bar.setAttribute('aria-valuetext', `${pct}%: ${p.processed} of ${p.total} contacts`);
-    $('.job-counts', li).textContent = !job.started_at && !p.total
+    $('.job-counts', li).textContent = manual(job)
+      ? `${fmt.num(p.total)} contact${p.total === 1 ? '' : 's'} in the file${p.skipped ? ` \u00b7 ${fmt.num(p.skipped)} left out` : ''}`
+      : !job.started_at && !p.total
       ? (job.status === 'PENDING' ? 'Not started yet.' : 'It never started.')
       : `${fmt.num(p.processed)} of ${fmt.num(p.total)} contacts (${pct}%) \u00b7 ${fmt.num(p.created)} added \u00b7 ${fmt.num(p.updated)} updated \u00b7 ${fmt.num(p.skipped)} skipped`;
     const rate = jobRate(job);
@@ -1373,6 +1387,8 @@
       if (m && m.type === 'job.updated' && m.job && m.job.id) {
         upsertJob(m.job);
         renderJobs();
+      } else if (m && typeof m.type === 'string' && m.type.startsWith('subscriber.')) {
+        subscribersChanged();
       }
     };
     ws.onerror = () => { /* onclose follows */ };
@@ -1385,6 +1401,18 @@
       if (wasLive) refreshJobs(); else if (!state.pollTimer && !refreshing) schedulePoll();
       retryEvents();
     };
+  }
+
+  /** New signups show up while the first page of subscribers is on screen. */
+  let subscribersTimer = 0;
+  function subscribersChanged() {
+    if ($('#panel-subscribers').hidden || state.sub.index !== 0 || subscribersTimer) return;
+    subscribersTimer = setTimeout(() => {
+      subscribersTimer = 0;
+      if (!state.account || $('#panel-subscribers').hidden || state.sub.index !== 0) return;
+      loadSubscribers();
+      loadChart();
+    }, 1000);
   }
 
   function retryEvents() {

@@ -39,6 +39,7 @@ function freePort() {
 
 let dir, server, serverLog = '', base, simBase, port, browser, context, page;
 const problems = []; // page errors, CSP refusals and other console errors
+const frames = []; // live-event frames the main page received, for the failure log
 
 /** Starts the service; a port taken between choosing it and binding it means a new try. */
 async function startServer() {
@@ -139,13 +140,18 @@ function watch(p) {
 
 before(async () => {
   fs.mkdirSync(shots, { recursive: true });
-  for (const f of fs.readdirSync(shots)) if (f.endsWith('.png')) fs.rmSync(path.join(shots, f));
+  for (const f of fs.readdirSync(shots)) if (/\.(png|log)$/.test(f)) fs.rmSync(path.join(shots, f));
   await startServer();
   browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'], timeout: 30000 });
   context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
   page.setDefaultTimeout(WAIT);
   watch(page);
+  page.on('websocket', (ws) => {
+    frames.push(`${new Date().toISOString()} open ${ws.url()}`);
+    ws.on('framereceived', (f) => frames.push(`${new Date().toISOString()} ${String(f.payload).slice(0, 600)}`));
+    ws.on('close', () => frames.push(`${new Date().toISOString()} closed`));
+  });
 });
 
 after(async () => {
@@ -164,8 +170,10 @@ function step(name, fn) {
       await fn(t);
     } catch (e) {
       failed = true;
-      try { await shot(`failed-${name.replace(/[^a-z0-9]+/gi, '-')}`); } catch (_) { /* best effort */ }
-      e.message += `\n--- service log (tail) ---\n${serverLog.slice(-3000)}`;
+      const tag = `failed-${name.replace(/[^a-z0-9]+/gi, '-')}`;
+      try { await shot(tag); } catch (_) { /* best effort */ }
+      fs.writeFileSync(path.join(shots, `${tag}.log`),
+        `--- service log ---\n${serverLog}\n--- live-event frames ---\n${frames.join('\n')}\n`);
       throw e;
     }
   });
@@ -334,15 +342,30 @@ step('retry a job failed by an injected fault', async () => {
   await shot('12-job-retried');
 });
 
-step('live events: with the websocket open the panel says Live', async () => {
+step('live events: with the websocket open, jobs and signups update by themselves', async () => {
   // Does the service offer /api/v1/events? (While it does not, the page polls: next step.)
   const offered = await page.evaluate(() => new Promise((resolve) => {
     const ws = new WebSocket(`ws://${location.host}/api/v1/events`);
     ws.onopen = () => { ws.close(); resolve(true); };
     ws.onclose = () => resolve(false);
   }));
-  if (offered) await page.locator('#jobs-mode', { hasText: /^Live$/ }).waitFor();
-  else await page.locator('#jobs-mode', { hasText: /^Updated / }).waitFor();
+  if (!offered) {
+    await page.locator('#jobs-mode', { hasText: /^Updated / }).waitFor();
+    return;
+  }
+  await page.locator('#jobs-mode', { hasText: /^Live$/ }).waitFor();
+  // A signup shows in the open subscriber list by itself.
+  await page.locator('#tab-subscribers').click();
+  await page.waitForFunction(() => document.querySelectorAll('#sub-table tbody tr').length === 3);
+  const res = await fetch(`${base}/api/v1/public/${creator.handle}/subscribe`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'live.fan@gmail.com', name: 'Live Fan' }),
+    signal: AbortSignal.timeout(5000),
+  });
+  assert.equal(res.status, 201);
+  await page.locator('#sub-table tbody tr', { hasText: 'live.fan@gmail.com' }).waitFor();
+  await page.locator('#chart-summary', { hasText: /^4 signups/ }).waitFor();
+  await page.locator('#tab-integrations').click();
 });
 
 step('without live events the panel polls while a job is active, then stops', async (t) => {
@@ -373,7 +396,7 @@ step('without live events the panel polls while a job is active, then stops', as
     await p.locator('#mc-status', { hasText: 'Connected' }).waitFor();
     await p.locator('#jobs-mode', { hasText: /^Updated / }).waitFor(); // nothing active: no polling
     await sim('POST', '/_sim/faults', {
-      method: 'POST', path_prefix: '/3.0/lists/', status: 503, delay_ms: 4000, count: 1,
+      method: 'POST', path_prefix: '/3.0/lists/', status: 503, delay_ms: 6000, count: 1,
     });
     const before = polls;
     await p.getByRole('button', { name: 'Queue sync' }).click();
@@ -413,6 +436,13 @@ step('download the CSV', async () => {
   await page.getByLabel('Tags, comma-separated').fill('spring, vip');
   assert.equal(await page.locator('#csv-download').getAttribute('href'), '/api/v1/exports/subscribers.csv?tags=spring%2Cvip');
 });
+
+/** `promise`, or an error after `ms`. */
+async function within(promise, ms, what) {
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`waited ${ms} ms for ${what}`)), ms); });
+  try { return await Promise.race([promise, late]); } finally { clearTimeout(timer); }
+}
 
 /** Skips `t` unless GET /api/v1/integrations says `name` is there (not "coming_soon"). */
 async function landed(t, name) {
@@ -469,7 +499,7 @@ step('webhook: set it, its secret shown once, a test event delivered', async (t)
     await page.getByRole('button', { name: 'I have saved it' }).click();
     assert.equal(await page.locator('#webhook-secret-value').textContent(), '');
     await page.getByRole('button', { name: 'Send a test event' }).click();
-    await Promise.race([got, new Promise((_, reject) => setTimeout(() => reject(new Error('no test event in 15 s')), 15000))]);
+    await within(got, WAIT, 'the test event to reach the endpoint');
     const test = received.find((r) => r.body.includes('webhook.test'));
     assert.ok(test.headers['webhook-signature'], 'signed');
     await page.locator('#delivery-list li', { hasText: 'webhook.test' }).locator('.badge', { hasText: 'Delivered' }).waitFor();
@@ -556,6 +586,10 @@ step('works on a phone', async () => {
   for (const tab of ['subscribers', 'campaigns', 'integrations']) {
     await page.locator(`#tab-${tab}`).click();
     await page.locator(`#panel-${tab}`).waitFor();
+    if (tab === 'campaigns') {
+      await page.locator('details.campaign summary').first().click();
+      await page.locator('details.campaign .f-key').first().waitFor();
+    }
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `${tab}: the page is ${overflow}px wider than the phone`);
     await shot(`22-phone-${tab}`);
