@@ -317,21 +317,16 @@ void append_handoff_row(std::string& out, const handoff_scope& scope,
   out += "\r\n";
 }
 
-/// One download of a hand-off file. Like the CSV export: the exporter actor
-/// produces one page per pull and the socket's pace decides when the next
-/// pull comes, so memory stays at one page whatever the list size.
-struct handoff_download {
+/// One download of a hand-off file (streamed like the CSV export).
+struct handoff_download : page_source {
   std::shared_ptr<store::database> db;
   handoff_scope scope;
   handoff_columns cols;
   std::string after; ///< last key read
   bool header_written = false;
   size_t pages = 0;
-  std::mutex mutex;
-  http::body_stream::deliver_fn pending;
-  bool cancelled = false;
 
-  std::string next_chunk(bool& last) {
+  std::string next_page(bool& last) override {
     std::string out;
     if (!header_written) {
       std::vector<std::string_view> head(cols.headers.begin(),
@@ -349,54 +344,6 @@ struct handoff_download {
     return out;
   }
 };
-
-struct handoff_stream : http::body_stream {
-  std::shared_ptr<handoff_download> job;
-  caf::actor exporter;
-  void pull(deliver_fn deliver) override {
-    {
-      std::lock_guard guard{job->mutex};
-      job->pending = std::move(deliver);
-    }
-    caf::anon_send(exporter, atom::next_v);
-  }
-  void cancel() override {
-    {
-      std::lock_guard guard{job->mutex};
-      job->cancelled = true;
-      job->pending = nullptr;
-    }
-    caf::anon_send_exit(exporter, caf::exit_reason::user_shutdown);
-  }
-  ~handoff_stream() override {
-    caf::anon_send_exit(exporter, caf::exit_reason::user_shutdown);
-  }
-};
-
-caf::behavior handoff_exporter(caf::event_based_actor* self,
-                               std::shared_ptr<handoff_download> job) {
-  return {
-      [=](atom::next) {
-        http::body_stream::deliver_fn deliver;
-        {
-          std::lock_guard guard{job->mutex};
-          if (job->cancelled) return self->quit();
-          deliver = std::move(job->pending);
-          job->pending = nullptr;
-        }
-        if (!deliver) return;
-        bool last = false;
-        std::string chunk;
-        try {
-          chunk = job->next_chunk(last);
-        } catch (const std::exception&) {
-          last = true; // storage failed mid-download: a short file
-        }
-        deliver(std::move(chunk), last);
-        if (last) self->quit();
-      },
-  };
-}
 
 /// Stores a new hand-off job (PENDING until marked imported) with its total
 /// and notes.
@@ -605,16 +552,13 @@ void handoff_file(caf::event_based_actor*, call_ptr c) {
   dl->db = c->a.db;
   dl->scope = scope_of(*j);
   dl->cols = columns_of(*c->a.db, dl->scope);
-  auto stream = std::make_shared<handoff_stream>();
-  stream->job = dl;
-  stream->exporter = c->a.sys->spawn(handoff_exporter, dl);
   http::response head;
   head.set("content-type", "text/csv; charset=utf-8");
   head.set("content-disposition",
            "attachment; filename=\"linkstacked-" + j->provider + "-" +
                timefmt::rfc3339(j->created_at).substr(0, 10) + ".csv\"");
   head.set("cache-control", "no-store");
-  c->stream(std::move(head), std::move(stream));
+  stream_pages(*c, std::move(head), std::move(dl));
 }
 
 void complete_job(caf::event_based_actor* self, call_ptr c) {

@@ -298,10 +298,8 @@ namespace {
 
 constexpr size_t export_page_rows = 1000;
 
-/// The state of one download. The exporter actor produces one page per pull;
-/// the socket's pace decides when the next pull comes, so memory stays at one
-/// page.
-struct export_job {
+/// One CSV download of subscribers.
+struct export_job : page_source {
   std::shared_ptr<store::database> db;
   std::string account_id;
   store::subscriber_filter filter;
@@ -309,11 +307,8 @@ struct export_job {
   std::string after;                ///< last key written
   bool header_written = false;
   size_t pages = 0;
-  std::mutex mutex;
-  http::body_stream::deliver_fn pending;
-  bool cancelled = false;
 
-  std::string next_chunk(bool& last) {
+  std::string next_page(bool& last) override {
     std::string out;
     if (!header_written) {
       std::vector<std::string_view> head{"email", "phone", "name", "source",
@@ -349,57 +344,6 @@ struct export_job {
   }
 };
 
-struct export_stream : http::body_stream {
-  std::shared_ptr<export_job> job;
-  caf::actor exporter;
-  void pull(deliver_fn deliver) override {
-    {
-      std::lock_guard guard{job->mutex};
-      job->pending = std::move(deliver);
-    }
-    caf::anon_send(exporter, atom::next_v);
-  }
-  void cancel() override {
-    {
-      std::lock_guard guard{job->mutex};
-      job->cancelled = true;
-      job->pending = nullptr;
-    }
-    caf::anon_send_exit(exporter, caf::exit_reason::user_shutdown);
-  }
-  ~export_stream() override {
-    caf::anon_send_exit(exporter, caf::exit_reason::user_shutdown);
-  }
-};
-
-caf::behavior exporter(caf::event_based_actor* self,
-                       std::shared_ptr<export_job> job) {
-  return {
-      [=](atom::next) {
-        http::body_stream::deliver_fn deliver;
-        {
-          std::lock_guard guard{job->mutex};
-          if (job->cancelled) return self->quit();
-          deliver = std::move(job->pending);
-          job->pending = nullptr;
-        }
-        if (!deliver) return;
-        bool last = false;
-        std::string chunk;
-        try {
-          chunk = job->next_chunk(last);
-        } catch (const std::exception&) {
-          // Storage failed mid-download: end the body; the missing tail shows
-          // as a short file and the chunked encoding's last chunk is still sent
-          // so the client is not left hanging.
-          last = true;
-        }
-        deliver(std::move(chunk), last);
-        if (last) self->quit();
-      },
-  };
-}
-
 } // namespace
 
 void export_csv(caf::event_based_actor*, call_ptr c) {
@@ -419,9 +363,6 @@ void export_csv(caf::event_based_actor*, call_ptr c) {
           job->columns.end())
         job->columns.push_back(d.key);
   }
-  auto stream = std::make_shared<export_stream>();
-  stream->job = job;
-  stream->exporter = c->a.sys->spawn(exporter, job);
   http::response head;
   head.set("content-type", "text/csv; charset=utf-8");
   auto date = timefmt::rfc3339(timefmt::now_us()).substr(0, 10);
@@ -429,7 +370,7 @@ void export_csv(caf::event_based_actor*, call_ptr c) {
                                       c->who->account.handle + "-" + date +
                                       ".csv\"");
   head.set("cache-control", "no-store");
-  c->stream(std::move(head), std::move(stream));
+  stream_pages(*c, std::move(head), std::move(job));
 }
 
 } // namespace ls::api

@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 #include <charconv>
 #include <cmath>
+#include <mutex>
 #include <simdjson.h>
 
 namespace ls::api {
@@ -447,6 +448,77 @@ std::string cookie(const http::request& req, std::string_view name) {
     }
   }
   return {};
+}
+
+namespace {
+
+struct page_pull {
+  std::shared_ptr<page_source> source;
+  std::mutex mutex;
+  http::body_stream::deliver_fn pending;
+  bool cancelled = false;
+};
+
+struct paged_stream : http::body_stream {
+  std::shared_ptr<page_pull> pull_state;
+  caf::actor maker;
+  void pull(deliver_fn deliver) override {
+    {
+      std::lock_guard guard{pull_state->mutex};
+      pull_state->pending = std::move(deliver);
+    }
+    caf::anon_send(maker, atom::next_v);
+  }
+  void cancel() override {
+    {
+      std::lock_guard guard{pull_state->mutex};
+      pull_state->cancelled = true;
+      pull_state->pending = nullptr;
+    }
+    caf::anon_send_exit(maker, caf::exit_reason::user_shutdown);
+  }
+  ~paged_stream() override {
+    caf::anon_send_exit(maker, caf::exit_reason::user_shutdown);
+  }
+};
+
+caf::behavior page_maker(caf::event_based_actor* self,
+                         std::shared_ptr<page_pull> st) {
+  return {
+      [=](atom::next) {
+        http::body_stream::deliver_fn deliver;
+        {
+          std::lock_guard guard{st->mutex};
+          if (st->cancelled) return self->quit();
+          deliver = std::move(st->pending);
+          st->pending = nullptr;
+        }
+        if (!deliver) return;
+        bool last = false;
+        std::string page;
+        try {
+          page = st->source->next_page(last);
+        } catch (const std::exception&) {
+          // The chunked encoding's last chunk still goes out, so the client
+          // is not left hanging; the missing tail shows as a short file.
+          last = true;
+        }
+        deliver(std::move(page), last);
+        if (last) self->quit();
+      },
+  };
+}
+
+} // namespace
+
+void stream_pages(call& c, http::response head,
+                  std::shared_ptr<page_source> source) {
+  auto st = std::make_shared<page_pull>();
+  st->source = std::move(source);
+  auto body = std::make_shared<paged_stream>();
+  body->pull_state = st;
+  body->maker = c.a.sys->spawn(page_maker, st);
+  c.stream(std::move(head), std::move(body));
 }
 
 void publish(call& c, event e) {

@@ -92,6 +92,20 @@ void write_next_cursor(json::writer& w, const std::string& raw_cursor);
 /// methods). On failure it has replied 401/403 and returns false.
 bool authenticate(call& c);
 
+/// A response body made a page at a time (CSV downloads). The pages are made
+/// on an actor, one per pull, and the socket's pace decides when the next
+/// pull comes, so memory stays at one page whatever the list size.
+struct page_source {
+  virtual ~page_source() = default;
+  /// The next page; `last` set on the final one. Throwing (storage failed)
+  /// ends the body early: the client sees a short file, never a hang.
+  virtual std::string next_page(bool& last) = 0;
+};
+
+/// Replies with `head` and the pages of `source` as a chunked body.
+void stream_pages(call& c, http::response head,
+                  std::shared_ptr<page_source> source);
+
 /// Hands `e` to the EVENT BUS (after the change it describes is durable).
 void publish(call& c, event e);
 

@@ -1274,9 +1274,8 @@ void server::stop(std::chrono::milliseconds grace) {
   }
 
   // 2b. WebSocket peers get a moment to answer the close frame.
-  auto sockets_deadline =
-      steady::now() + std::min<std::chrono::milliseconds>(
-                          grace, std::chrono::seconds(1));
+  auto sockets_deadline = steady::now() + std::min<std::chrono::milliseconds>(
+                                              grace, std::chrono::seconds(1));
   while (!c->live_sockets().empty() && steady::now() < sockets_deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
 

@@ -123,11 +123,11 @@ options parse(int argc, char** argv) {
 // First and last names for --names: 16 x 16 pairs, a few with non-ASCII
 // letters and an apostrophe (JSON and merge fields must carry them intact).
 constexpr const char* first_names[] = {
-    "Ada",  "Bruno", "Chloé", "Dmitri", "Emma", "Fatima", "Goran", "Hana",
-    "Ines", "Jonas", "Kai",   "Léa",    "Mateo", "Noor",  "Olga",  "Priya"};
+    "Ada",  "Bruno", "Chloé", "Dmitri", "Emma",  "Fatima", "Goran", "Hana",
+    "Ines", "Jonas", "Kai",   "Léa",    "Mateo", "Noor",   "Olga",  "Priya"};
 constexpr const char* last_names[] = {
-    "Andersen", "Becker",  "Costa",  "Dubois", "Eriksson", "Fischer",
-    "García",   "Hansen",  "Ivanova", "Jensen", "Kowalski", "Lopez",
+    "Andersen", "Becker",   "Costa",   "Dubois", "Eriksson", "Fischer",
+    "García",   "Hansen",   "Ivanova", "Jensen", "Kowalski", "Lopez",
     "Müller",   "Nakamura", "O'Brien", "Petrov"};
 
 } // namespace

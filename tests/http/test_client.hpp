@@ -47,7 +47,8 @@ struct parsed_response {
 };
 
 /// Polls `pred` until it holds or `timeout` passes.
-inline bool wait_until(const std::function<bool()>& pred, ms timeout = 10000ms) {
+inline bool wait_until(const std::function<bool()>& pred,
+                       ms timeout = 10000ms) {
   auto deadline = steady::now() + timeout;
   while (!pred()) {
     if (steady::now() >= deadline) return false;
