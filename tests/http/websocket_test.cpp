@@ -181,3 +181,44 @@ TEST_F(websocket_server, stopping_the_server_closes_sockets_as_going_away) {
   EXPECT_EQ(ws.close_code(), 1001);
   EXPECT_TRUE(log->wait_for("close"));
 }
+
+TEST_F(websocket_server, a_message_over_the_size_limit_closes_the_socket) {
+  server_options o;
+  o.ws_max_message = 1024;
+  start(o);
+  ws_client ws(srv->port(), "/ws");
+  ASSERT_TRUE(ws.ok());
+  EXPECT_EQ(ws.read(), "hello");
+  ws.send(std::string(4096, 'x'));
+  EXPECT_EQ(ws.read(), std::nullopt);
+  EXPECT_TRUE(ws.closed());
+  EXPECT_EQ(ws.close_code(), 1009); // message too big
+  EXPECT_TRUE(log->wait_for("close"));
+}
+
+TEST_F(websocket_server, a_flooding_peer_does_not_hold_up_the_others) {
+  server_options o;
+  o.ws_max_queued = 256 * 1024;
+  start(o);
+  ws_client flood(srv->port(), "/ws");
+  ASSERT_TRUE(flood.ok());
+  EXPECT_EQ(flood.read(), "hello");
+  flood.stop_reading();
+  // 8 MiB of messages, each answered with an echo it never reads: it is cut
+  // off once its unread echoes pass the cap.
+  std::string chunk(4096, 'm');
+  for (int i = 0; i < 2048; ++i)
+    flood.send(chunk);
+  EXPECT_TRUE(log->wait_for("close"));
+  // Meanwhile another peer and plain HTTP are served as usual.
+  ws_client calm(srv->port(), "/ws");
+  ASSERT_TRUE(calm.ok());
+  EXPECT_EQ(calm.read(), "hello");
+  calm.send("still here");
+  EXPECT_EQ(calm.read(), "echo:still here");
+  client c(srv->port());
+  ASSERT_TRUE(c.send("GET /other HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 404);
+}
