@@ -112,7 +112,7 @@ std::string forbidden_address(const std::string& address) {
   return "not an IP address";
 }
 
-target check_target(const std::string& url, bool allow_private) {
+target check_url_form(const std::string& url) {
   target t;
   if (url.size() > 2000) {
     t.error = "the URL is longer than 2,000 characters";
@@ -149,6 +149,12 @@ target check_target(const std::string& url, bool allow_private) {
   } else {
     t.port = t.scheme == "https" ? "443" : "80";
   }
+  return t;
+}
+
+target check_target(const std::string& url, bool allow_private) {
+  target t = check_url_form(url);
+  if (!t.error.empty()) return t;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
