@@ -128,47 +128,53 @@ std::optional<value> parse_form(std::string_view body, std::string& error) {
   }
   value root;
   root.kind = value::object;
-  auto add = [](value& obj, const std::string& key, std::string v) {
-    for (auto& [k, existing] : obj.members)
-      if (k == key) {
-        if (existing.kind != value::array) {
-          value first = std::move(existing);
-          existing = value{};
-          existing.kind = value::array;
-          existing.items.push_back(std::move(first));
-        }
-        value item;
-        item.kind = value::string;
-        item.s = std::move(v);
-        existing.items.push_back(std::move(item));
-        return;
-      }
+  auto member = [](value& obj, const std::string& key) -> value* {
+    for (auto& [k, v] : obj.members)
+      if (k == key) return &v;
+    return nullptr;
+  };
+  // A string, or an array of strings once the key repeats.
+  auto add = [](value* existing, value& obj, const std::string& key,
+                std::string v) {
     value item;
     item.kind = value::string;
     item.s = std::move(v);
-    obj.members.emplace_back(key, std::move(item));
+    if (!existing) {
+      obj.members.emplace_back(key, std::move(item));
+      return;
+    }
+    if (existing->kind != value::array) {
+      value first = std::move(*existing);
+      *existing = value{};
+      existing->kind = value::array;
+      existing->items.push_back(std::move(first));
+    }
+    existing->items.push_back(std::move(item));
+  };
+  auto mixed = [&error](const std::string& key) {
+    error = "the form gives \"" + key + "\" both as a value and as " + key +
+            "[...]";
+    return std::nullopt;
   };
   for (auto& [k, v] : *pairs) {
     auto open = k.find('[');
-    if (open != std::string::npos && open > 0 && k.back() == ']') {
-      auto outer = k.substr(0, open);
-      auto inner = k.substr(open + 1, k.size() - open - 2);
-      value* obj = nullptr;
-      for (auto& [mk, mv] : root.members)
-        if (mk == outer && mv.kind == value::object) obj = &mv;
-      if (!obj) {
-        value o;
-        o.kind = value::object;
-        root.members.emplace_back(outer, std::move(o));
-        obj = &root.members.back().second;
-      }
-      if (inner.empty()) // "tags[]=a&tags[]=b"
-        add(root, outer, v);
-      else
-        add(*obj, inner, v);
-    } else {
-      add(root, k, v);
+    bool nested = open != std::string::npos && open > 0 && k.back() == ']';
+    auto outer = nested ? k.substr(0, open) : k;
+    auto inner = nested ? k.substr(open + 1, k.size() - open - 2) : "";
+    value* existing = member(root, outer);
+    if (inner.empty()) { // "tags=a", and "tags[]=a&tags[]=b" as "tags=a&tags=b"
+      if (existing && existing->kind == value::object) return mixed(outer);
+      add(existing, root, outer, v);
+      continue;
     }
+    if (existing && existing->kind != value::object) return mixed(outer);
+    if (!existing) {
+      value o;
+      o.kind = value::object;
+      root.members.emplace_back(outer, std::move(o));
+      existing = &root.members.back().second;
+    }
+    add(member(*existing, inner), *existing, inner, v);
   }
   return root;
 }

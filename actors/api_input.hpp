@@ -44,7 +44,8 @@ struct value {
 std::optional<value> parse_json(std::string_view body, std::string& error);
 
 /// A form body: `fields[key]=v` becomes {"fields":{"key":"v"}}; repeated keys
-/// become arrays.
+/// (and `tags[]=v`) become arrays. nullopt with `error` set on a malformed
+/// %-escape, or when a key comes both as `k=v` (or `k[]=v`) and as `k[i]=v`.
 std::optional<value> parse_form(std::string_view body, std::string& error);
 
 /// Reads fields of an object, collecting errors.
