@@ -87,11 +87,20 @@ std::string check_v6(const std::array<unsigned char, 16>& a) {
     auto inner = check_v4(v4_at(&a[2]));
     if (!inner.empty()) return inner + " (inside a 6to4 address)";
   }
+  // Local-use NAT64 (RFC 8215): a translator of the operator's own, which may
+  // reach private IPv4 networks, and the IPv4 address sits at a place that
+  // depends on the prefix length, so the whole /48 is refused.
+  if (prefix(a, {0x00, 0x64, 0xFF, 0x9B, 0x00, 0x01}, 48))
+    return "a local-use NAT64 address";
   if (prefix(a, {0xFC}, 7)) return "a unique-local (private) address";
   if (prefix(a, {0xFE, 0x80}, 10)) return "a link-local address";
   if (prefix(a, {0xFE, 0xC0}, 10)) return "a site-local address";
   if (prefix(a, {0xFF}, 8)) return "a multicast address";
   if (prefix(a, {0x20, 0x01, 0x0D, 0xB8}, 32)) return "a documentation address";
+  if (prefix(a, {0x3F, 0xFF, 0x00}, 20)) // RFC 9637
+    return "a documentation address";
+  if (prefix(a, {0x5F, 0x00}, 16)) // RFC 9602: never routed on the Internet
+    return "a segment routing (SRv6) address";
   if (prefix(a, {0x20, 0x01, 0x00, 0x00}, 32)) return "a Teredo address";
   if (prefix(a, {0x20, 0x01, 0x00}, 23)) return "an IETF protocol address";
   if (prefix(a, {0x01, 0x00, 0, 0, 0, 0, 0, 0}, 64)) return "a discard address";

@@ -36,6 +36,19 @@ TEST(target_guard, special_ipv6_ranges_are_refused) {
             std::string::npos);
 }
 
+// Found by tests/fuzz/address.cpp against IANA's IPv6 special-purpose
+// registry: ranges that are not globally reachable were allowed.
+TEST(target_guard, local_nat64_documentation_and_srv6_ranges_are_refused) {
+  for (auto a : {"64:ff9b:1::a00:1", "64:ff9b:1:ffff::7f00:1", "3fff::1",
+                 "3fff:fff:ffff::1", "5f00::1", "5f00:ffff::1"})
+    EXPECT_NE(forbidden_address(a), "") << a;
+  EXPECT_EQ(forbidden_address("3fff::1"), "a documentation address");
+  EXPECT_EQ(forbidden_address("64:ff9b:1::a00:1"), "a local-use NAT64 address");
+  // Their neighbours are public.
+  for (auto a : {"64:ff9b:2::1", "3fff:1000::1", "5f01::1", "3ffe:ffff::1"})
+    EXPECT_EQ(forbidden_address(a), "") << a;
+}
+
 TEST(target_guard, public_ipv6_is_allowed) {
   for (auto a : {"2606:4700:4700::1111", "2a00:1450:4001::200e",
                  "::ffff:8.8.8.8", "2002:808:808::1", "64:ff9b::808:808"})
