@@ -144,17 +144,30 @@ target check_url_form(const std::string& url) {
     t.error = "the URL must not carry a user name or password";
     return t;
   }
+  // After the authority only a path starting with "/" may come (RFC 3986);
+  // Boost 1.81 reads "http://a.com:80:b.com/" as host a.com, port 80 and the
+  // path ":b.com/", which other parsers read otherwise.
+  if (auto path = u.encoded_path(); !path.empty() && path.front() != '/') {
+    t.error = "the URL is malformed after its host and port";
+    return t;
+  }
   t.host = std::string(u.encoded_host_address());
   if (t.host.empty()) {
     t.error = "the URL has no host";
     return t;
   }
   if (u.has_port()) {
-    t.port = std::string(u.port());
-    if (t.port.empty() || u.port_number() == 0) {
+    // Read here: port_number() wraps ports past 65535 ("99999" passed).
+    unsigned long n = 0;
+    for (char c : u.port()) { // digits only (RFC 3986)
+      n = n * 10 + static_cast<unsigned long>(c - '0');
+      if (n > 65535) break;
+    }
+    if (u.port().empty() || n == 0 || n > 65535) {
       t.error = "the URL has an invalid port";
       return t;
     }
+    t.port = std::to_string(n);
   } else {
     t.port = t.scheme == "https" ? "443" : "80";
   }
