@@ -1,9 +1,9 @@
-// Helpers shared by the endpoint files: a small input tree for JSON and form
-// bodies, field readers that collect per-field errors, and the JSON shapes of
-// the records.
+// Helpers shared by the endpoint files: reading request bodies (the input tree
+// and field readers are in api_input.hpp), and the JSON shapes of the records.
 #pragma once
 
 #include "actors/api.hpp"
+#include "actors/api_input.hpp"
 #include "actors/errors.hpp"
 #include "actors/events.hpp"
 #include "http/codec/json.hpp"
@@ -15,65 +15,10 @@
 
 namespace ls::api {
 
-/// A parsed request body: JSON, or a form turned into the same shape.
-struct value {
-  enum kind_t { null, boolean, number, string, array, object } kind = null;
-  bool b = false;
-  double n = 0;
-  bool integral = false;
-  std::string s;
-  std::vector<value> items;
-  std::vector<std::pair<std::string, value>> members;
-
-  const value* get(std::string_view key) const;
-  static const char* kind_name(kind_t k);
-};
-
-/// Parses a JSON body; nullopt with `error` set when malformed or nested too
-/// deep.
-std::optional<value> parse_json(std::string_view body, std::string& error);
-
-/// A form body: `fields[key]=v` becomes {"fields":{"key":"v"}}; repeated keys
-/// become arrays.
-std::optional<value> parse_form(std::string_view body, std::string& error);
-
 /// Reads the request body as JSON (415 unless the content type is JSON, 400
 /// when malformed, 422 unless it is an object). On failure it has replied
 /// already and returns nullopt.
 std::optional<value> json_body(call& c);
-
-/// Reads fields of an object, collecting errors.
-class fields_reader {
-public:
-  fields_reader(const value& obj, std::vector<http::field_error>& errors,
-                std::string prefix = {})
-      : obj_(obj), errors_(errors), prefix_(std::move(prefix)) {}
-  /// A trimmed string of at most `max` bytes (after trimming), valid UTF-8, no
-  /// control chars. nullopt when absent or null (an error when `required`) or
-  /// invalid (an error).
-  std::optional<std::string> text(const char* key, size_t max,
-                                  bool required = false);
-  std::optional<bool> boolean(const char* key);
-  std::optional<int64_t> integer(const char* key, int64_t lo, int64_t hi);
-  /// Present and not null.
-  const value* raw(const char* key);
-  /// Adds an error for every member not in `allowed`.
-  void reject_unknown(std::initializer_list<std::string_view> allowed);
-  void error(std::string_view key, std::string message);
-  bool present(const char* key) const;
-
-private:
-  std::string path(std::string_view key) const;
-  const value& obj_;
-  std::vector<http::field_error>& errors_;
-  std::string prefix_;
-};
-
-/// Tags from an array of strings or a comma-separated string; each
-/// trimmed, 1..100 bytes, at most 50. Sorted and unique.
-std::optional<std::vector<std::string>>
-read_tags(const value* v, const std::string& field,
-          std::vector<http::field_error>& errors);
 
 void write_account(json::writer& w, const store::account& a);
 void write_campaign(json::writer& w, const store::campaign& c);

@@ -370,7 +370,7 @@ void merge_examples(example_list& into, const example_list& from) {
 std::string reason_of(std::string_view email, std::string_view error,
                       std::string_view field, std::string_view message) {
   std::string r;
-  if (error.empty()) {
+  if (clean(error).empty()) { // absent, or only spaces and control characters
     r = "no reason given";
   } else if (!email.empty() && error.size() > email.size() &&
              iequals(error.substr(0, email.size()), email) &&

@@ -87,11 +87,20 @@ std::string check_v6(const std::array<unsigned char, 16>& a) {
     auto inner = check_v4(v4_at(&a[2]));
     if (!inner.empty()) return inner + " (inside a 6to4 address)";
   }
+  // Local-use NAT64 (RFC 8215): a translator of the operator's own, which may
+  // reach private IPv4 networks, and the IPv4 address sits at a place that
+  // depends on the prefix length, so the whole /48 is refused.
+  if (prefix(a, {0x00, 0x64, 0xFF, 0x9B, 0x00, 0x01}, 48))
+    return "a local-use NAT64 address";
   if (prefix(a, {0xFC}, 7)) return "a unique-local (private) address";
   if (prefix(a, {0xFE, 0x80}, 10)) return "a link-local address";
   if (prefix(a, {0xFE, 0xC0}, 10)) return "a site-local address";
   if (prefix(a, {0xFF}, 8)) return "a multicast address";
   if (prefix(a, {0x20, 0x01, 0x0D, 0xB8}, 32)) return "a documentation address";
+  if (prefix(a, {0x3F, 0xFF, 0x00}, 20)) // RFC 9637
+    return "a documentation address";
+  if (prefix(a, {0x5F, 0x00}, 16)) // RFC 9602: never routed on the Internet
+    return "a segment routing (SRv6) address";
   if (prefix(a, {0x20, 0x01, 0x00, 0x00}, 32)) return "a Teredo address";
   if (prefix(a, {0x20, 0x01, 0x00}, 23)) return "an IETF protocol address";
   if (prefix(a, {0x01, 0x00, 0, 0, 0, 0, 0, 0}, 64)) return "a discard address";
@@ -112,7 +121,7 @@ std::string forbidden_address(const std::string& address) {
   return "not an IP address";
 }
 
-target check_target(const std::string& url, bool allow_private) {
+target check_url_form(const std::string& url) {
   target t;
   if (url.size() > 2000) {
     t.error = "the URL is longer than 2,000 characters";
@@ -135,20 +144,39 @@ target check_target(const std::string& url, bool allow_private) {
     t.error = "the URL must not carry a user name or password";
     return t;
   }
+  // After the authority only a path starting with "/" may come (RFC 3986);
+  // Boost 1.81 reads "http://a.com:80:b.com/" as host a.com, port 80 and the
+  // path ":b.com/", which other parsers read otherwise.
+  if (auto path = u.encoded_path(); !path.empty() && path.front() != '/') {
+    t.error = "the URL is malformed after its host and port";
+    return t;
+  }
   t.host = std::string(u.encoded_host_address());
   if (t.host.empty()) {
     t.error = "the URL has no host";
     return t;
   }
   if (u.has_port()) {
-    t.port = std::string(u.port());
-    if (t.port.empty() || u.port_number() == 0) {
+    // Read here: port_number() wraps ports past 65535 ("99999" passed).
+    unsigned long n = 0;
+    for (char c : u.port()) { // digits only (RFC 3986)
+      n = n * 10 + static_cast<unsigned long>(c - '0');
+      if (n > 65535) break;
+    }
+    if (u.port().empty() || n == 0 || n > 65535) {
       t.error = "the URL has an invalid port";
       return t;
     }
+    t.port = std::to_string(n);
   } else {
     t.port = t.scheme == "https" ? "443" : "80";
   }
+  return t;
+}
+
+target check_target(const std::string& url, bool allow_private) {
+  target t = check_url_form(url);
+  if (!t.error.empty()) return t;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

@@ -22,6 +22,12 @@ struct target {
   std::string error; ///< why the URL may not be used; empty when it may
 };
 
+/// The URL part of check_target, with no DNS: absolute http or https, no user
+/// info, a host, a port from 1 to 65535 when one is written, at most 2,000
+/// bytes. Sets `scheme` (lower case), `host` and `port`, or `error`; never
+/// `addresses`.
+target check_url_form(const std::string& url);
+
 /// Checks `url` (absolute http or https, no user info, at most 2,000 bytes),
 /// resolves its host (this blocks on DNS) and keeps the allowed addresses.
 /// With `allow_private`, special ranges are allowed (tests, private networks).

@@ -36,6 +36,43 @@ TEST(target_guard, special_ipv6_ranges_are_refused) {
             std::string::npos);
 }
 
+// Found by tests/fuzz/address.cpp against IANA's IPv6 special-purpose
+// registry: ranges that are not globally reachable were allowed.
+TEST(target_guard, local_nat64_documentation_and_srv6_ranges_are_refused) {
+  for (auto a : {"64:ff9b:1::a00:1", "64:ff9b:1:ffff::7f00:1", "3fff::1",
+                 "3fff:fff:ffff::1", "5f00::1", "5f00:ffff::1"})
+    EXPECT_NE(forbidden_address(a), "") << a;
+  EXPECT_EQ(forbidden_address("3fff::1"), "a documentation address");
+  EXPECT_EQ(forbidden_address("64:ff9b:1::a00:1"), "a local-use NAT64 address");
+  // Their neighbours are public.
+  for (auto a : {"64:ff9b:2::1", "3fff:1000::1", "5f01::1", "3ffe:ffff::1"})
+    EXPECT_EQ(forbidden_address(a), "") << a;
+}
+
+// Found by tests/fuzz/url.cpp: Boost.URL's port_number() wraps past 65535, so
+// ":99999" passed; and Boost 1.81 reads "http://a.com:80:b.com/" as host
+// a.com, port 80 and the path ":b.com/", which is no URL (RFC 3986: a path
+// after an authority starts with "/"), so other parsers read it otherwise.
+TEST(target_guard, url_form_refuses_big_ports_and_text_after_the_port) {
+  for (auto url : {"http://example.com:99999/", "http://example.com:65536/",
+                   "http://8.8.8.8:0100000/"})
+    EXPECT_EQ(ls::http::check_url_form(url).error,
+              "the URL has an invalid port")
+        << url;
+  for (auto url : {"http://a.com:80:b.com/", "http://[::1]:200:08820@"})
+    EXPECT_EQ(ls::http::check_url_form(url).error,
+              "the URL is malformed after its host and port")
+        << url;
+  auto t = ls::http::check_url_form("HTTPS://example.com:08443/x?y");
+  EXPECT_EQ(t.error, "");
+  EXPECT_EQ(t.scheme, "https");
+  EXPECT_EQ(t.host, "example.com");
+  EXPECT_EQ(t.port, "8443");
+  EXPECT_TRUE(t.addresses.empty());
+  EXPECT_EQ(ls::http::check_url_form("http://[::1]").host, "::1");
+  EXPECT_EQ(ls::http::check_url_form("http://example.com").port, "80");
+}
+
 TEST(target_guard, public_ipv6_is_allowed) {
   for (auto a : {"2606:4700:4700::1111", "2a00:1450:4001::200e",
                  "::ffff:8.8.8.8", "2002:808:808::1", "64:ff9b::808:808"})

@@ -229,6 +229,20 @@ TEST(classify_batch, odd_items) {
   EXPECT_EQ(r.created, 2u);
 }
 
+// Found by tests/fuzz/classify.cpp: an error text of only spaces or control
+// characters gave an empty reason, and a note ending in "Mailchimp: ".
+TEST(classify_batch, a_blank_error_text_is_no_reason) {
+  auto r = classify(
+      R"({"errors":[{"email_address":"a@b.org","error":" \t\u0001 "},
+                  {"email_address":"c@d.org","error":"  ","field":"LNAME"}]})");
+  EXPECT_EQ(r.other.count, 2u);
+  EXPECT_THAT(r.other_reasons,
+              ElementsAre("no reason given", "no reason given (LNAME)"));
+  EXPECT_THAT(skip_notes(r, 0),
+              ElementsAre("2 were refused by Mailchimp: no reason given / no "
+                          "reason given (LNAME) (e.g. a@b.org, c@d.org)"));
+}
+
 TEST(classify_batch, not_a_batch_answer) {
   for (std::string body :
        {"", "not json", "[]", "42", "null", "{}", R"({"errors":{}})",
