@@ -13,14 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// The real binary, serving with `config_path`.
-struct server_process : child_process {
-  explicit server_process(const std::string& config_path)
-      : child_process({std::string{LS_BINARY_DIR} + "/linkstacked", "serve",
-                       "--config", config_path},
-                      R"(\(port (\d+),)") {}
-};
-
 std::string write_config(const std::string& dir) {
   auto path = dir + "/test.toml";
   std::ofstream f{path};

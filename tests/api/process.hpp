@@ -102,4 +102,12 @@ private:
   std::string log_;
 };
 
+/// The real binary, serving with `config_path`; the port is read from its log.
+struct server_process : child_process {
+  explicit server_process(const std::string& config_path)
+      : child_process({std::string{LS_BINARY_DIR} + "/linkstacked", "serve",
+                       "--config", config_path},
+                      R"(\(port (\d+),)") {}
+};
+
 } // namespace ls::test

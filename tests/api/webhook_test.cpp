@@ -330,17 +330,6 @@ TEST_F(guarded_webhooks, private_and_malformed_targets_are_refused) {
   EXPECT_EQ(call("GET", "/api/v1/integrations/webhook").status, 401);
 }
 
-namespace {
-
-struct server_process : child_process {
-  explicit server_process(const std::string& config_path)
-      : child_process({std::string{LS_BINARY_DIR} + "/linkstacked", "serve",
-                       "--config", config_path},
-                      R"(\(port (\d+),)") {}
-};
-
-} // namespace
-
 TEST(webhook_crash, a_delivery_on_the_wire_at_kill_9_goes_out_after_restart) {
   auto dir = temp_dir("hookcrash");
   auto config = dir + "/test.toml";
