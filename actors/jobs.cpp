@@ -115,6 +115,11 @@ void store_totals(sync_job_state& st) {
   j.other_reasons = st.totals.other_reasons;
   j.skipped = j.phone_only + st.totals.errors();
   j.processed = j.created + j.updated + j.skipped;
+  // The total is counted at the start, but signups during the sync are sent
+  // too (they land after the cursor) and subscribers may leave meanwhile: the
+  // count grows when it is passed, and a finished job's total is what it went
+  // through.
+  if (j.processed > j.total || j.status == "COMPLETED") j.total = j.processed;
   j.notes = mapper::skip_notes(st.totals, j.phone_only);
   if (j.unsubscribed > 0)
     j.notes.push_back(std::to_string(j.unsubscribed) +

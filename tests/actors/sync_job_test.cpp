@@ -183,9 +183,10 @@ protected:
   }
 
   /// Stores `n` subscribers with addresses s0@example.com, s1@…, oldest first.
-  void seed(int n) {
+  /// `n` subscribers, numbered from `first` (later numbers sign up later).
+  void seed(int n, int first = 0) {
     auto t = lmdb::txn::write(db->env());
-    for (int i = 0; i < n; ++i) {
+    for (int i = first; i < first + n; ++i) {
       store::subscriber s;
       s.id = crypto::random_id("sub_");
       s.account_id = account;
@@ -321,6 +322,31 @@ TEST_F(sync_job_test, a_job_runs_to_completed_with_an_event_per_step) {
     EXPECT_EQ(e.type, "job.updated");
     EXPECT_EQ(e.account_id, account);
   }
+}
+
+TEST_F(sync_job_test, signups_during_the_sync_go_too_and_the_total_follows) {
+  seed(4);
+  start();
+  auto id = create_job();
+  answer(audience_ok);
+  EXPECT_EQ(job(id).total, 4u);
+  seed(3, 4); // three more sign up while the first batches are out
+  answer_batch();
+  answer_batch();
+  auto mid = job(id);
+  EXPECT_EQ(mid.processed, 4u);
+  EXPECT_EQ(mid.total, 4u);
+  answer_batch(); // two of the late ones: past the count made at the start
+  mid = job(id);
+  EXPECT_EQ(mid.processed, 6u);
+  EXPECT_EQ(mid.total, 6u) << "progress past 100 %";
+  answer_batch();
+  EXPECT_TRUE(net->open.empty());
+  auto j = job(id);
+  EXPECT_EQ(j.status, "COMPLETED");
+  EXPECT_EQ(j.processed, 7u);
+  EXPECT_EQ(j.total, 7u);
+  EXPECT_EQ(j.created, 7u);
 }
 
 TEST_F(sync_job_test,
