@@ -543,6 +543,27 @@ TEST(LiveMode, RequiresHttpsBaseUrls) {
   EXPECT_THAT(e.reason(), HasSubstr("must be an https URL"));
 }
 
+TEST(LiveMode, TlsVerificationCannotBeTurnedOff) {
+  // No key, in the file or in the environment, weakens TLS: whatever it is
+  // called, it is refused as unknown and the service does not start.
+  for (std::string section : {"mailchimp", "webhooks", "server"})
+    for (std::string name : {"tls_verify", "verify_tls", "ssl_verify",
+                             "verify_peer", "insecure", "insecure_skip_verify",
+                             "tls_insecure", "allow_invalid_certificates"}) {
+      auto toml = section == "mailchimp"
+                      ? live_ok + name + " = false\n"
+                      : live_ok + "[" + section + "]\n" + name + " = false\n";
+      auto e = error_of(toml);
+      EXPECT_EQ(e.key(), section + "." + name);
+      EXPECT_THAT(e.reason(), HasSubstr("unknown key")) << e.what();
+      std::string variable = "LINKSTACKED_" + section + "_" + name;
+      for (auto& ch : variable)
+        ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      auto from_env = error_of(live_ok, {{variable, "false"}});
+      EXPECT_EQ(from_env.file(), variable) << from_env.what();
+    }
+}
+
 TEST(LiveMode, SandboxModeAllowsAnything) {
   auto c = parse("[mailchimp]\nclient_id = \"\"\nclient_secret = \"\"\n"
                  "oauth_base_url = \"http://127.0.0.1:3001\"\n",
