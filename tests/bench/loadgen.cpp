@@ -8,6 +8,17 @@
 // Closed loop (--rate 0): every connection sends its next request as soon as
 // the previous answer arrived, for --duration seconds: the maximum throughput.
 //
+// --header "Name: value" (repeatable) adds a request header, e.g. an
+// Authorization for the authenticated routes.
+//
+// --walk (closed loop, GET): every connection pages through a list again and
+// again: GET PATH, then PATH with cursor=<next_cursor of the answer> until
+// next_cursor is null; a walk's time runs from sending its first page to
+// receiving its last. Items are counted by the occurrences of --walk-item
+// (default "id":"job_) in each page. Only complete walks are counted; a walk
+// with an answer other than --expect is abandoned (walk_errors) and starts
+// again from the first page.
+//
 // POST bodies are {"email":"<prefix><n>@example.com","name":"Bench User"}, n
 // unique per run, so every subscribe creates a new subscriber. With
 // --random-emails, n is scrambled by a bijection: still unique, but in random
@@ -17,7 +28,10 @@
 // The last line of output is machine-readable, e.g.
 //   result: sent=… answered=… expected=… other=… errors=… unanswered=…
 //     unsent=… rate=… p50_ms=… p90_ms=… p99_ms=… p999_ms=… max_ms=…
-// (on one line).
+// (on one line), followed in --walk mode by
+//   walks=… walk_errors=… walk_pages=… walk_items=… walk_p50_ms=… walk_p90_ms=…
+//     walk_max_ms=…
+// (walk_pages and walk_items: of the last complete walk).
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <cctype>
@@ -31,6 +45,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +69,9 @@ struct options {
   std::string prefix;         ///< of the emails; default u<time>-
   bool random_emails = false; ///< n scrambled (still unique): random index keys
   bool timeline = false;
+  std::vector<std::string> headers; ///< extra "Name: value" lines
+  bool walk = false;
+  std::string walk_item = "\"id\":\"job_";
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -62,7 +80,7 @@ struct options {
       << "\nusage: ls_loadgen --port P [--path PATH] [--method POST|GET] "
          "[--rate R (0 = closed loop)] [--duration S] [--connections C] "
          "[--drain S] [--expect STATUS] [--email-prefix X] [--random-emails] "
-         "[--timeline]\n";
+         "[--timeline] [--header 'Name: value']... [--walk [--walk-item S]]\n";
   std::exit(2);
 }
 
@@ -104,6 +122,16 @@ options parse(int argc, char** argv) {
       o.random_emails = true;
     else if (a == "--timeline")
       o.timeline = true;
+    else if (a == "--header") {
+      auto h = next();
+      if (h.find(':') == std::string::npos ||
+          h.find_first_of("\r\n") != std::string::npos)
+        usage("--header must be one \"Name: value\" line");
+      o.headers.push_back(std::move(h));
+    } else if (a == "--walk")
+      o.walk = true;
+    else if (a == "--walk-item")
+      o.walk_item = next();
     else
       usage("unknown argument " + a);
   }
@@ -115,6 +143,9 @@ options parse(int argc, char** argv) {
   if (o.method != "POST" && o.method != "GET")
     usage("--method must be POST or GET");
   if (o.rate * o.duration > 50e6) usage("at most 50 million requests per run");
+  if (o.walk && (o.method != "GET" || o.rate != 0))
+    usage("--walk needs --method GET and --rate 0 (closed loop)");
+  if (o.walk && o.walk_item.empty()) usage("--walk-item must not be empty");
   return o;
 }
 
@@ -203,6 +234,61 @@ size_t chunked_size(std::string_view buf) {
   }
 }
 
+/// The body of a chunked message (`buf`: everything after the head).
+std::string dechunk(std::string_view buf) {
+  std::string out;
+  size_t pos = 0;
+  for (;;) {
+    auto eol = buf.find("\r\n", pos);
+    if (eol == std::string_view::npos) return out;
+    size_t n = 0;
+    std::from_chars(buf.data() + pos, buf.data() + eol, n, 16);
+    pos = eol + 2;
+    if (n == 0 || pos + n > buf.size()) return out;
+    out.append(buf.substr(pos, n));
+    pos += n + 2;
+  }
+}
+
+/// The value of the JSON string member "next_cursor" in `body`: nullopt for
+/// null or absent, "" never (an empty string is returned as nullopt too).
+std::optional<std::string> next_cursor(std::string_view body) {
+  constexpr std::string_view key = "\"next_cursor\"";
+  auto at = body.rfind(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  auto pos = at + key.size();
+  while (pos < body.size() && (body[pos] == ' ' || body[pos] == ':'))
+    ++pos;
+  if (pos >= body.size() || body[pos] != '"') return std::nullopt;
+  auto end = body.find('"', pos + 1);
+  if (end == std::string_view::npos || end == pos + 1) return std::nullopt;
+  return std::string{body.substr(pos + 1, end - pos - 1)};
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+std::string url_encode(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+size_t count_of(std::string_view s, std::string_view what) {
+  size_t n = 0;
+  for (auto at = s.find(what); at != std::string_view::npos;
+       at = s.find(what, at + what.size()))
+    ++n;
+  return n;
+}
+
 /// splitmix64's finaliser: a bijection, so distinct n give distinct emails in
 /// random order.
 uint64_t scramble(uint64_t x) {
@@ -229,10 +315,11 @@ public:
     } else {
       latencies_.reserve(1 << 20);
     }
-    head_ = opt_.method + " " + opt_.path +
-            " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(opt_.port) +
+    head_ = " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(opt_.port) +
             "\r\nUser-Agent: ls_loadgen\r\n";
     if (opt_.method == "POST") head_ += "Content-Type: application/json\r\n";
+    for (auto& h : opt_.headers)
+      head_ += h + "\r\n";
     for (unsigned i = 0; i < opt_.connections; ++i)
       conns_.push_back(std::make_unique<conn>(io_));
   }
@@ -252,6 +339,10 @@ private:
     std::string wbuf, rbuf;
     bool up = false, busy = false;
     steady::time_point intended;
+    // --walk: the next page's cursor ("" = the first page), the walk so far.
+    std::string cursor;
+    steady::time_point walk_start;
+    uint64_t walk_pages = 0, walk_items = 0;
   };
 
   // -- schedule ---------------------------------------------------------------
@@ -411,7 +502,17 @@ private:
     c.intended = when;
     c.busy = true;
     ++in_flight_;
-    c.wbuf = head_;
+    c.wbuf = opt_.method + " " + opt_.path;
+    if (opt_.walk) {
+      if (c.cursor.empty()) {
+        c.walk_start = when;
+        c.walk_pages = c.walk_items = 0;
+      } else {
+        c.wbuf += opt_.path.find('?') == std::string::npos ? "?" : "&";
+        c.wbuf += "cursor=" + url_encode(c.cursor);
+      }
+    }
+    c.wbuf += head_;
     if (opt_.method == "POST") {
       auto n = next_email_++;
       if (opt_.random_emails) n = scramble(n);
@@ -455,8 +556,10 @@ private:
       size += h.content_length;
       if (buf.size() < size) return false;
     }
-    c.rbuf.erase(0, size);
     auto now = steady::now();
+    if (opt_.walk)
+      walked(c, h, buf.substr(h.head_size, size - h.head_size), now);
+    c.rbuf.erase(0, size);
     auto latency = (now - c.intended).count();
     latencies_.push_back(latency);
     ++statuses_[h.status];
@@ -479,6 +582,31 @@ private:
     }
     ready(c);
     return true;
+  }
+
+  /// --walk: one page of a walk has arrived.
+  void walked(conn& c, const response_head& h, std::string_view raw,
+              steady::time_point now) {
+    if (h.status != opt_.expect) {
+      ++walk_errors_;
+      if (walk_errors_ <= 3)
+        std::cerr << "ls_loadgen: walk abandoned: status " << h.status << "\n";
+      c.cursor.clear();
+      return;
+    }
+    std::string dechunked;
+    std::string_view body = raw;
+    if (h.chunked) body = dechunked = dechunk(raw);
+    ++c.walk_pages;
+    c.walk_items += count_of(body, opt_.walk_item);
+    if (auto next = next_cursor(body)) {
+      c.cursor = std::move(*next);
+      return;
+    }
+    c.cursor.clear();
+    walk_times_.push_back((now - c.walk_start).count());
+    last_walk_pages_ = c.walk_pages;
+    last_walk_items_ = c.walk_items;
   }
 
   // -- report -----------------------------------------------------------------
@@ -531,6 +659,22 @@ private:
                 closed_loop_ ? "from send" : "from the intended send time",
                 ms(pct(0.50)), ms(pct(0.90)), ms(pct(0.99)), ms(pct(0.999)),
                 ms(latencies_.empty() ? 0 : latencies_.back()));
+    std::sort(walk_times_.begin(), walk_times_.end());
+    auto walk_pct = [&](double q) -> int64_t {
+      if (walk_times_.empty()) return 0;
+      auto i = static_cast<size_t>(
+          std::ceil(q * static_cast<double>(walk_times_.size())));
+      return walk_times_[std::min(walk_times_.size() - 1, i == 0 ? 0 : i - 1)];
+    };
+    if (opt_.walk)
+      std::printf(
+          "walks:       %zu complete (%llu abandoned); the last: %llu "
+          "pages, %llu items; walk time ms: p50 %.1f  p90 %.1f  max "
+          "%.1f\n",
+          walk_times_.size(), static_cast<unsigned long long>(walk_errors_),
+          static_cast<unsigned long long>(last_walk_pages_),
+          static_cast<unsigned long long>(last_walk_items_), ms(walk_pct(0.5)),
+          ms(walk_pct(0.9)), ms(walk_times_.empty() ? 0 : walk_times_.back()));
     if (opt_.timeline) {
       std::printf("timeline (second: answers, max latency ms):\n");
       for (size_t i = 0; i < timeline_.size(); ++i)
@@ -541,7 +685,7 @@ private:
     std::printf(
         "result: sent=%llu answered=%llu expected=%llu other=%llu errors=%llu "
         "unanswered=%llu unsent=%llu rate=%.0f p50_ms=%.3f p90_ms=%.3f "
-        "p99_ms=%.3f p999_ms=%.3f max_ms=%.3f\n",
+        "p99_ms=%.3f p999_ms=%.3f max_ms=%.3f",
         static_cast<unsigned long long>(dispatched_),
         static_cast<unsigned long long>(answered),
         static_cast<unsigned long long>(expected),
@@ -551,6 +695,15 @@ private:
         static_cast<unsigned long long>(unsent), rate, ms(pct(0.50)),
         ms(pct(0.90)), ms(pct(0.99)), ms(pct(0.999)),
         ms(latencies_.empty() ? 0 : latencies_.back()));
+    if (opt_.walk)
+      std::printf(
+          " walks=%zu walk_errors=%llu walk_pages=%llu walk_items=%llu "
+          "walk_p50_ms=%.1f walk_p90_ms=%.1f walk_max_ms=%.1f",
+          walk_times_.size(), static_cast<unsigned long long>(walk_errors_),
+          static_cast<unsigned long long>(last_walk_pages_),
+          static_cast<unsigned long long>(last_walk_items_), ms(walk_pct(0.5)),
+          ms(walk_pct(0.9)), ms(walk_times_.empty() ? 0 : walk_times_.back()));
+    std::printf("\n");
     std::fflush(stdout);
     return 0;
   }
@@ -576,6 +729,8 @@ private:
   std::vector<int64_t> latencies_;
   std::map<int, uint64_t> statuses_;
   std::vector<second> timeline_;
+  std::vector<int64_t> walk_times_;
+  uint64_t walk_errors_ = 0, last_walk_pages_ = 0, last_walk_items_ = 0;
 };
 
 } // namespace
