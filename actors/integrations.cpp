@@ -308,13 +308,12 @@ fetcher_actor fetcher_for(registry_ptr self, const std::string& user_id) {
   return f;
 }
 
-/// The account's actor, started from storage when needed; an error when not
-/// usable.
-caf::expected<account_actor> account_for(registry_ptr self,
-                                         const std::string& account_id) {
+/// The account's stored connection and its opened token; an error saying what
+/// the creator must do when there is none, it needs a reconnect, or the token
+/// cannot be opened.
+caf::expected<std::pair<store::mailchimp_connection, std::string>>
+usable_connection(registry_ptr self, const std::string& account_id) {
   auto& st = self->state;
-  if (auto it = st.accounts.find(account_id); it != st.accounts.end())
-    return it->second;
   auto conn = st.cfg.db->mailchimp_connection_of(account_id);
   if (!conn)
     return caf::make_error(ls_error::not_connected,
@@ -333,9 +332,22 @@ caf::expected<account_actor> account_for(registry_ptr self,
                                        "read (was the secret key replaced?): "
                                        "connect Mailchimp again"});
   }
-  std::string api = st.cfg.endpoints.api_for(conn->dc);
-  auto fetcher = fetcher_for(self, conn->user_id);
-  auto a = self->spawn<caf::linked>(account_impl, *conn, std::move(*token), api,
+  return std::make_pair(std::move(*conn), std::move(*token));
+}
+
+/// The account's actor, started from storage when needed; an error when not
+/// usable.
+caf::expected<account_actor> account_for(registry_ptr self,
+                                         const std::string& account_id) {
+  auto& st = self->state;
+  if (auto it = st.accounts.find(account_id); it != st.accounts.end())
+    return it->second;
+  auto usable = usable_connection(self, account_id);
+  if (!usable) return std::move(usable.error());
+  auto& [conn, token] = *usable;
+  std::string api = st.cfg.endpoints.api_for(conn.dc);
+  auto fetcher = fetcher_for(self, conn.user_id);
+  auto a = self->spawn<caf::linked>(account_impl, conn, std::move(token), api,
                                     fetcher, integrations_actor{self},
                                     st.cfg.store, st.cfg.request_timeout);
   st.accounts.emplace(account_id, a);
@@ -499,26 +511,15 @@ integrations_impl(integrations_actor::stateful_pointer<integrations_state> self,
       },
       [=](atom::credentials,
           std::string& account) -> caf::result<job_credentials> {
-        auto& st = self->state;
-        auto conn = st.cfg.db->mailchimp_connection_of(account);
-        if (!conn)
-          return caf::make_error(ls_error::not_connected,
-                                 std::string{"Mailchimp is not connected"});
-        if (conn->status != "connected")
-          return caf::make_error(
-              ls_error::not_connected,
-              std::string{"Mailchimp needs to be connected again"});
-        auto token = crypto::open(st.cfg.key, conn->sealed_token);
-        if (!token)
-          return caf::make_error(
-              ls_error::not_connected,
-              std::string{"the saved Mailchimp access cannot be read"});
+        auto usable = usable_connection(self, account);
+        if (!usable) return std::move(usable.error());
+        auto& [conn, token] = *usable;
         job_credentials c;
-        c.token = std::move(*token);
-        c.api = st.cfg.endpoints.api_for(conn->dc);
-        c.audience_id = conn->audience_id;
-        c.audience_name = conn->audience_name;
-        c.fetcher = fetcher_for(self, conn->user_id);
+        c.token = std::move(token);
+        c.api = self->state.cfg.endpoints.api_for(conn.dc);
+        c.audience_id = conn.audience_id;
+        c.audience_name = conn.audience_name;
+        c.fetcher = fetcher_for(self, conn.user_id);
         return c;
       },
       [=](atom::call, std::string& user) -> fetcher_actor {
