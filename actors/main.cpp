@@ -7,11 +7,14 @@
 #include "storage/crypto.hpp"
 #include "storage/database.hpp"
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <iostream>
 #include <pthread.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace {
@@ -60,7 +63,34 @@ int create_account(const ls::config::config& cfg,
   return 0;
 }
 
+/// Every connection is a file descriptor, and the usual soft limit (1024) is
+/// far below what the HTTP server is built to hold (http::server_options::
+/// max_connections, which it caps to this limit): raise the soft limit to the
+/// hard one, as far as an unprivileged process may.
+void raise_fd_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  auto before = rl.rlim_cur;
+  if (rl.rlim_cur != rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+      spdlog::warn("linkstacked: cannot raise the open files limit from {} to "
+                   "{}: {}",
+                   before, rl.rlim_max, std::strerror(errno));
+      return;
+    }
+  }
+  if (rl.rlim_cur == RLIM_INFINITY)
+    spdlog::info("linkstacked: open files limit: unlimited");
+  else if (before != rl.rlim_cur)
+    spdlog::info("linkstacked: open files limit raised from {} to {}", before,
+                 rl.rlim_cur);
+  else
+    spdlog::info("linkstacked: open files limit {}", rl.rlim_cur);
+}
+
 int serve(const ls::config::config& cfg) {
+  raise_fd_limit();
   // Signals are taken by sigwait() in this thread; every thread started below
   // inherits the mask.
   sigset_t signals;

@@ -136,6 +136,9 @@ struct service::impl {
       shutdown_actors();
       throw;
     }
+    spdlog::info("http: at most {} connections (then the longest waiting for "
+                 "a request makes room)",
+                 server->connection_limit());
   }
 
   /// In sandbox mode, starts the simulator and points Mailchimp's URLs at it.

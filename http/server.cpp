@@ -35,6 +35,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <thread>
 #include <unordered_map>
 
@@ -49,11 +50,24 @@ namespace bws = boost::beast::websocket;
 using tcp = net::ip::tcp;
 using steady = std::chrono::steady_clock;
 
+/// session::waiting_since_ of a connection that has a request in hand (not to
+/// be shed), and of one we are already closing (lingering: shed it first).
+constexpr int64_t not_waiting = std::numeric_limits<int64_t>::max();
+constexpr int64_t closing_anyway = std::numeric_limits<int64_t>::min();
+
+int64_t ticks(steady::time_point t) {
+  return t.time_since_epoch().count();
+}
+
 /// How long a connection we are closing waits for the client to close its side,
 /// discarding what it still sends (so that the client reads our error response
 /// instead of a reset).
 constexpr auto linger_time = std::chrono::seconds(1);
 constexpr size_t read_chunk = 16 * 1024;
+/// The read that waits for a request: small, so that thousands of idle or
+/// silent connections cost little memory; the head is then read in larger
+/// pieces.
+constexpr size_t idle_read_chunk = 1024;
 
 class session;
 class ws_session;
@@ -73,6 +87,9 @@ struct core : std::enable_shared_from_this<core> {
   net::steady_timer accept_retry{ioc};
 
   std::atomic<size_t> connections{0};
+  /// opts.max_connections capped by the fd limit (set by start()).
+  std::atomic<size_t> limit{0};
+  std::atomic<size_t> shed{0}; ///< connections closed to make room
 
   std::mutex flight_mu;
   std::condition_variable flight_cv;
@@ -238,6 +255,7 @@ public:
   }
 
   ~session() {
+    waiting_since_ = not_waiting; // nothing left to shed
     if (!closed_) core_->connections.fetch_sub(1);
     if (body_) cancel_quietly(body_);
     if (outstanding_) core_->request_ended();
@@ -304,6 +322,29 @@ public:
   /// Only when no io thread runs (end of stop()).
   void close_now() { close(); }
 
+  // -- shedding (max_connections reached): the acceptor, under
+  //    core::sessions_mu, picks the connection that has waited longest for a
+  //    complete request; these two are atomics because it reads them from
+  //    outside the strand.
+
+  int64_t waiting_since() const {
+    return waiting_since_.load(std::memory_order_relaxed);
+  }
+  bool shedding() const { return shedding_.load(std::memory_order_relaxed); }
+
+  /// Closes the connection if it is still waiting for a request (it may have
+  /// completed one since it was picked: then it is left alone).
+  void post_shed() {
+    shedding_ = true;
+    net::post(ex_, [self = shared_from_this()] {
+      if (self->waiting_since() != not_waiting && !self->closed_) {
+        self->core_->shed.fetch_add(1);
+        self->close();
+      }
+      self->shedding_ = false;
+    });
+  }
+
 private:
   enum class phase {
     idle,      // waiting for the first byte of a request
@@ -339,15 +380,22 @@ private:
         opts().header_limit, std::numeric_limits<std::uint32_t>::max())));
     parser_->body_limit(static_cast<std::uint64_t>(opts().body_limit));
     if (buffer_.size() > 0) { // pipelined bytes already here
+      waiting_since_ = ticks(steady::now());
       read_head(steady::now() + opts().header_timeout);
       return;
     }
     phase_ = phase::idle;
+    // Sheddable from now until the request is complete; a new connection
+    // counts from accept (a slowloris head does not make it any younger).
+    waiting_since_ = ticks(first_ ? accepted_ : steady::now());
     auto deadline = first_ ? accepted_ + opts().header_timeout
                            : steady::now() + opts().idle_timeout;
     stream_.expires_at(deadline);
+    // Nothing buffered: give back what the last request needed (up to the
+    // header limit) while the connection waits, however long.
+    buffer_.shrink_to_fit();
     stream_.async_read_some(
-        buffer_.prepare(read_chunk),
+        buffer_.prepare(idle_read_chunk),
         [self = shared_from_this()](beast::error_code ec, size_t n) {
           self->on_first_bytes(ec, n);
         });
@@ -475,6 +523,7 @@ private:
   void write_response(response r) {
     phase_ = phase::writing;
     responding_ = true;
+    waiting_since_ = not_waiting; // e.g. a 431 on its way: let it go out
     try {
       auto& res = res_.emplace();
       res.version(version_ == 10 ? 10 : 11);
@@ -691,6 +740,7 @@ private:
   void linger_close() {
     if (closed_) return;
     phase_ = phase::lingering;
+    waiting_since_ = closing_anyway;
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) {
@@ -719,6 +769,7 @@ private:
     if (closed_) return;
     closed_ = true;
     phase_ = phase::closed;
+    waiting_since_ = not_waiting;
     stream_.close();
     core_->connections.fetch_sub(1);
     if (streaming_) {
@@ -747,6 +798,8 @@ private:
   std::optional<bh::request<bh::string_body>> upgrade_;
 
   phase phase_ = phase::idle;
+  std::atomic<int64_t> waiting_since_{not_waiting};
+  std::atomic<bool> shedding_{false}; ///< post_shed() is on its way
   bool first_ = true;
   bool closed_ = false;
   bool keep_alive_ = true;
@@ -1019,6 +1072,7 @@ void session::on_upgrade(std::shared_ptr<ws_handler> h) {
   // session ends without closing it.
   end_request();
   closed_ = true;
+  waiting_since_ = not_waiting;
   phase_ = phase::closed;
   auto req = std::move(*upgrade_);
   upgrade_.reset();
@@ -1033,6 +1087,7 @@ void session::on_upgrade(std::shared_ptr<ws_handler> h) {
 
 void session::on_request() {
   if (closed_) return;
+  waiting_since_ = not_waiting; // a request in hand is never shed
   if (core_->halted.load()) {
     close();
     return;
@@ -1080,10 +1135,46 @@ void session::on_request() {
 
 void do_accept(core* c); // call with acceptor_mu held
 
+/// At the connection limit, closing a connection that merely waits (idle
+/// keep-alive, or a request still trickling in: slowloris) makes room for a
+/// new one; otherwise a few thousand such connections, renewed before their
+/// timeouts, would lock every fresh client out. The one that has waited
+/// longest goes first. False when no connection is waiting. O(connections),
+/// only at the limit.
+bool shed_one(core* c) {
+  if (!c->opts.shed_waiting) return false;
+  std::shared_ptr<session> victim;
+  std::lock_guard lk(c->sessions_mu);
+  // A session in the map is alive (~session erases it under this mutex), so
+  // reading its atomics is safe. One whose destructor has begun cannot be
+  // locked: it is on its way out already (typically a connection that just
+  // finished lingering); then the next best is taken.
+  std::vector<session*> dying;
+  while (!victim && dying.size() < 8) {
+    session* best = nullptr;
+    int64_t best_since = not_waiting;
+    for (auto& [s, weak] : c->sessions) {
+      auto since = s->waiting_since();
+      if (since < best_since && !s->shedding() &&
+          std::find(dying.begin(), dying.end(), s) == dying.end()) {
+        best_since = since;
+        best = s;
+      }
+    }
+    if (!best) return false;
+    victim = c->sessions[best].lock();
+    if (!victim) dying.push_back(best);
+  }
+  if (!victim) return false;
+  victim->post_shed(); // only posts: fine under sessions_mu
+  return true;
+}
+
 void on_accept(core* c, beast::error_code ec, tcp::socket sock) {
   if (ec == net::error::operation_aborted) return;
   if (!ec) {
-    if (c->halted.load() || c->connections.load() >= c->opts.max_connections) {
+    if (c->halted.load() ||
+        (c->connections.load() >= c->limit.load() && !shed_one(c))) {
       beast::error_code ignored;
       sock.close(ignored);
     } else {
@@ -1094,6 +1185,9 @@ void on_accept(core* c, beast::error_code ec, tcp::socket sock) {
       }
     }
   }
+  if (ec == net::error::no_descriptors ||
+      ec == boost::system::errc::too_many_files_open_in_system)
+    shed_one(c); // free a descriptor for the next try
   std::lock_guard lk(c->acceptor_mu);
   if (!c->acceptor.is_open()) return;
   if (ec) { // e.g. too many open files: retry a little later, don't spin
@@ -1216,6 +1310,17 @@ void server::start() {
       throw std::runtime_error("cannot listen on " + listen + ": " +
                                ec.message());
     impl_->port = c.acceptor.local_endpoint(ec).port();
+    // Each connection is a file descriptor: stay below the process's limit,
+    // keeping a reserve for LMDB, logs and outgoing calls, so that the limit
+    // (and shedding) applies before accept() starts failing with EMFILE.
+    size_t limit = c.opts.max_connections;
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+      auto fds = static_cast<size_t>(rl.rlim_cur);
+      auto reserve = std::max<size_t>(64, fds / 10);
+      limit = std::min(limit, fds > reserve ? fds - reserve : size_t{1});
+    }
+    c.limit = limit;
     do_accept(&c);
   }
 
@@ -1322,6 +1427,14 @@ void server::stop(std::chrono::milliseconds grace) {
 
 size_t server::connection_count() const {
   return impl_->c->connections.load();
+}
+
+size_t server::connection_limit() const {
+  return impl_->c->limit.load();
+}
+
+size_t server::shed_count() const {
+  return impl_->c->shed.load();
 }
 
 } // namespace ls::http

@@ -26,8 +26,17 @@ struct server_options {
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
   /// How long a response (or one chunk of a stream) may take to be written.
   std::chrono::milliseconds write_timeout = std::chrono::seconds(60);
-  size_t max_connections =
-      10000; ///< beyond: new connections are accepted and closed at once
+  /// At most this many connections (capped at start() to the process's
+  /// file-descriptor limit minus a reserve for storage and outgoing calls).
+  /// Beyond: see shed_waiting.
+  size_t max_connections = 10000;
+  /// At the limit, a new connection takes the place of the open connection
+  /// that has waited longest without delivering a complete request (an idle
+  /// keep-alive connection, or a head or body still arriving: slowloris), so
+  /// that idle or slow connections cannot starve fresh clients. When none is
+  /// waiting (every connection has a request in hand or is a WebSocket), or
+  /// when false, the new connection is accepted and closed at once.
+  bool shed_waiting = true;
   std::string server_name = "linkstacked";
   /// WebSockets: bytes queued for a peer before it is cut off (1008), the
   /// largest message taken from a peer, and the idle time after which a ping
@@ -57,6 +66,11 @@ public:
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
   /// Connections currently open.
   size_t connection_count() const;
+  /// The connection limit in effect (after start): max_connections, capped by
+  /// the file-descriptor limit.
+  size_t connection_limit() const;
+  /// Connections closed so far to make room for new ones (shed_waiting).
+  size_t shed_count() const;
 
 private:
   struct impl;

@@ -4,8 +4,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <gtest/gtest.h>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <thread>
 
 using namespace ls::http;
@@ -680,7 +682,9 @@ TEST_F(http_server, responder_outliving_the_server_is_harmless) {
 
 TEST_F(http_server, max_connections) {
   opts.max_connections = 1;
+  opts.shed_waiting = false;
   start();
+  EXPECT_EQ(srv->connection_limit(), 1u);
   client a(port());
   auto r = a.roundtrip(get("/a"));
   ASSERT_TRUE(r);
@@ -698,6 +702,64 @@ TEST_F(http_server, max_connections) {
   r = c.roundtrip(get("/c"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(http_server, at_the_limit_the_longest_waiting_connection_is_shed) {
+  opts.max_connections = 2;
+  start();
+  client idle(port()); // one request, then quiet (keep-alive)
+  auto r = idle.roundtrip(get("/idle"));
+  ASSERT_TRUE(r);
+  client slow(port()); // a head that never completes (slowloris)
+  ASSERT_TRUE(slow.send("GET /slow HTTP/1.1\r\nHost: t\r\nX-Slow: a"));
+  ASSERT_TRUE(wait_until([&] { return srv->connection_count() == 2; }));
+
+  // A third client gets in; the idle one, waiting since its reply (before the
+  // slow one was accepted), makes room.
+  client fresh(port());
+  r = fresh.roundtrip(get("/fresh"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(idle.wait_closed(3s));
+  EXPECT_EQ(srv->shed_count(), 1u);
+
+  // Next the slow one goes (waiting since accept), not `fresh` (since its
+  // reply).
+  client fourth(port());
+  r = fourth.roundtrip(get("/fourth"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(slow.wait_closed(3s));
+  EXPECT_EQ(srv->shed_count(), 2u);
+  EXPECT_FALSE(fresh.closed_within(0ms));
+}
+
+TEST_F(http_server, at_the_limit_busy_connections_are_not_shed) {
+  opts.max_connections = 1;
+  mailbox<responder_ptr> held;
+  handler = [&](request&&, responder_ptr p) { held.put(std::move(p)); };
+  start();
+  client busy(port());
+  ASSERT_TRUE(busy.send(get("/busy")));
+  auto p = held.take();
+  ASSERT_TRUE(p);
+  client other(port()); // nothing waits: closed at once
+  EXPECT_TRUE(other.wait_closed(3s));
+  EXPECT_EQ(srv->shed_count(), 0u);
+  (*p)->reply(text("done"));
+  auto r = busy.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(http_server, connection_limit_stays_below_the_fd_limit) {
+  rlimit rl{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &rl), 0);
+  opts.max_connections = std::numeric_limits<size_t>::max();
+  start();
+  if (rl.rlim_cur == RLIM_INFINITY) GTEST_SKIP() << "no fd limit";
+  EXPECT_LT(srv->connection_limit(), static_cast<size_t>(rl.rlim_cur));
+  EXPECT_GE(srv->connection_limit(), static_cast<size_t>(rl.rlim_cur) / 2);
 }
 
 TEST_F(http_server, bind_failure_has_a_clear_message) {
