@@ -4,9 +4,11 @@
 #include "http/codec/time.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <caf/all.hpp>
 #include <charconv>
 #include <mutex>
+#include <spdlog/spdlog.h>
 
 namespace ls::api {
 
@@ -174,6 +176,7 @@ struct page_pull {
   std::mutex mutex;
   http::body_stream::deliver_fn pending;
   bool cancelled = false;
+  std::atomic<bool> broken{false}; ///< next_page() threw: the body is short
 };
 
 struct paged_stream : http::body_stream {
@@ -194,6 +197,7 @@ struct paged_stream : http::body_stream {
     }
     caf::anon_send_exit(maker, caf::exit_reason::user_shutdown);
   }
+  bool failed() const override { return pull_state->broken.load(); }
   ~paged_stream() override {
     caf::anon_send_exit(maker, caf::exit_reason::user_shutdown);
   }
@@ -215,9 +219,12 @@ caf::behavior page_maker(caf::event_based_actor* self,
         std::string page;
         try {
           page = st->source->next_page(last);
-        } catch (const std::exception&) {
-          // The chunked encoding's last chunk still goes out, so the client
-          // is not left hanging; the missing tail shows as a short file.
+        } catch (const std::exception& e) {
+          // The connection is closed without the final chunk (failed()), so
+          // the download shows as broken rather than as a shorter file.
+          spdlog::error("download stopped part-way: {}", e.what());
+          st->broken = true;
+          page.clear();
           last = true;
         }
         deliver(std::move(page), last);

@@ -60,6 +60,10 @@ public:
   /// The client went away or the server is stopping: release resources, no more
   /// pulls.
   virtual void cancel() {}
+  /// True when the producer could not go on and ended early. The server then
+  /// closes the connection without the final chunk, so that the client sees
+  /// an incomplete transfer, not a short body that looks whole.
+  virtual bool failed() const { return false; }
 };
 
 /// One open WebSocket, as the application sees it. Thread-safe; every call

@@ -668,6 +668,10 @@ private:
   void on_deliver(uint64_t gen, std::string chunk, bool last) {
     if (closed_ || !streaming_ || gen != stream_gen_ || !awaiting_) return;
     awaiting_ = false;
+    if (last && body_ && body_->failed()) {
+      close();
+      return;
+    }
     if (chunk.empty() && !last) {
       do_pull();
       return;

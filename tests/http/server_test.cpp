@@ -535,6 +535,31 @@ TEST_F(http_server, streams_chunks_with_back_pressure) {
   EXPECT_EQ(r->body, "plain /after");
 }
 
+/// A producer that gives up part-way (e.g. storage failed).
+class failing_stream : public manual_stream {
+public:
+  bool failed() const override { return gave_up; }
+  std::atomic<bool> gave_up{false};
+};
+
+TEST_F(http_server, a_stream_that_fails_ends_without_the_last_chunk) {
+  auto producer = std::make_shared<failing_stream>();
+  handler = [&](request&&, responder_ptr p) { p->stream(text(""), producer); };
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send(get("/export")));
+  ASSERT_TRUE(c.read_head());
+  ASSERT_TRUE(producer->wait_pulls(1));
+  producer->deliver("a,b\n", false);
+  EXPECT_EQ(c.read_chunk(), "a,b\n");
+  ASSERT_TRUE(producer->wait_pulls(2));
+  producer->gave_up = true;
+  producer->deliver("", true);
+  // No terminating chunk: the client sees the connection end mid-body.
+  EXPECT_FALSE(c.read_chunk());
+  EXPECT_TRUE(c.eof());
+}
+
 TEST_F(http_server, stream_to_head_request_sends_only_the_head) {
   auto producer = std::make_shared<manual_stream>();
   handler = [&](request&& r, responder_ptr p) {
