@@ -98,7 +98,7 @@ void sign_in(caf::event_based_actor* self, call_ptr c) {
   auto email_r = validation::email(*email_in);
   auto email = email_r.ok() ? email_r.value : *email_in;
   auto& a = c->a;
-  auto ip_key = c->req.remote_ip;
+  auto ip_key = address_key(c->req.remote_ip);
   auto wait = std::max(a.login_per_ip.locked_for(ip_key),
                        a.login_per_email.locked_for(email));
   if (wait > 0) {

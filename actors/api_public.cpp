@@ -119,7 +119,8 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
     r.set("retry-after", std::to_string(wait));
     c->reply(std::move(r));
   };
-  if (auto wait = c->a.subscribe_per_ip.take("ip:" + c->req.remote_ip))
+  if (auto wait =
+          c->a.subscribe_per_ip.take("ip:" + address_key(c->req.remote_ip)))
     return limited(wait);
   if (auto wait = c->a.subscribe_per_handle.take("h:" + acc->id))
     return limited(wait);

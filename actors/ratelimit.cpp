@@ -1,9 +1,22 @@
 #include "actors/ratelimit.hpp"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cmath>
+#include <cstring>
 
 namespace ls {
+
+std::string address_key(const std::string& ip) {
+  in6_addr a{};
+  if (ip.find(':') == std::string::npos ||
+      ::inet_pton(AF_INET6, ip.c_str(), &a) != 1)
+    return ip;
+  std::memset(a.s6_addr + 8, 0, 8);
+  char text[INET6_ADDRSTRLEN];
+  if (!::inet_ntop(AF_INET6, &a, text, sizeof text)) return ip;
+  return std::string{text} + "/64";
+}
 
 unsigned rate_limiter::take(const std::string& key, clock::time_point now) {
   if (per_minute_ == 0) return 0;

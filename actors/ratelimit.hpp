@@ -10,6 +10,11 @@
 
 namespace ls {
 
+/// The key a per-address limit counts by: IPv4 as is, IPv6 by its /64 (a
+/// home line or a server usually gets a whole /64, so hopping between its
+/// addresses must not earn fresh allowances). Anything else as is.
+std::string address_key(const std::string& ip);
+
 class rate_limiter {
 public:
   using clock = std::chrono::steady_clock;

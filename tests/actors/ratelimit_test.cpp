@@ -157,3 +157,16 @@ TEST(failure_throttle, success_clears) {
 }
 
 } // namespace
+
+TEST(address_key, ipv6_counts_by_its_64_and_ipv4_as_is) {
+  EXPECT_EQ(ls::address_key("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(ls::address_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"),
+            "2001:db8:1:2::/64");
+  EXPECT_EQ(ls::address_key("2001:db8:1:2::1"),
+            ls::address_key("2001:db8:1:2:ffff::9"));
+  EXPECT_NE(ls::address_key("2001:db8:1:2::1"),
+            ls::address_key("2001:db8:1:3::1"));
+  EXPECT_EQ(ls::address_key("::1"), "::/64");
+  EXPECT_EQ(ls::address_key("not an address"), "not an address");
+  EXPECT_EQ(ls::address_key(""), "");
+}
