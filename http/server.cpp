@@ -28,6 +28,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <cerrno>
 #include <condition_variable>
 #include <ctime>
 #include <deque>
@@ -36,6 +37,7 @@
 #include <optional>
 #include <stdexcept>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <thread>
 #include <unordered_map>
 
@@ -642,9 +644,23 @@ private:
     }
     beast::error_code ec2;
     auto n = stream_.socket().available(ec2);
-    if (ec2 || n == 0) { // end of stream or error: the client is gone
+    if (ec2) {
       close();
       return;
+    }
+    if (n == 0) {
+      // Readiness can be stale (edge-triggered epoll reports the request's own
+      // bytes late), so nothing to read does not mean the end: only a peek
+      // that finds the end of the stream does.
+      char byte;
+      auto r = ::recv(stream_.socket().native_handle(), &byte, 1,
+                      MSG_PEEK | MSG_DONTWAIT);
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return start_monitor();
+      if (r <= 0) { // the client closed, or the connection broke
+        close();
+        return;
+      }
     }
     // The client sent more (a pipelined request): it is read after the stream.
   }
