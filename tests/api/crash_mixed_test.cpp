@@ -7,11 +7,12 @@
 // for every acknowledged subscribe and every completed job.
 //
 // CI runs a few kills; `scripts/crash KILLS` runs many (LS_CRASH_KILLS,
-// LS_CRASH_SEED, LS_CRASH_MAX_DELAY_MS).
+// LS_CRASH_SEED).
 #include "live_sim.hpp"
 #include "receiver.hpp"
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -195,6 +196,13 @@ protected:
         ASSERT_EQ(r.status, 0) << r.body; // only a dead server may not answer
       }
     }
+    // The kill comes after a random number of this round's answers (none to
+    // all 50): in the middle of a burst, with a sync and webhook deliveries
+    // going on behind it.
+    auto kill_after = rng() % 51;
+    std::mutex m;
+    std::condition_variable cv;
+    size_t answered = 0, done = 0;
     std::atomic<bool> gone{false};
     std::vector<std::thread> writers;
     for (uint64_t w = 0; w < 2; ++w)
@@ -215,15 +223,27 @@ protected:
           } else {
             ADD_FAILURE() << "subscribe " << key << ": " << r.status << " "
                           << r.body;
-            return;
+            break;
           }
+          std::lock_guard g{m};
+          ++answered;
+          cv.notify_all();
         }
+        std::lock_guard g{m};
+        ++done;
+        cv.notify_all();
       });
-    std::this_thread::sleep_for(std::chrono::milliseconds(
-        rng() % (env_number("LS_CRASH_MAX_DELAY_MS", 300) + 1)));
+    bool reached;
+    {
+      std::unique_lock lk{m};
+      reached = cv.wait_for(lk, 60s, [&] {
+        return answered >= kill_after || done == writers.size();
+      });
+    }
     server.kill9();
     for (auto& t : writers)
       t.join();
+    ASSERT_TRUE(reached) << "the subscribes stalled before the kill";
   }
 
   std::string dir = temp_dir("crashmix");
