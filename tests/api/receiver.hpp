@@ -63,10 +63,11 @@ public:
       return std::nullopt;
     return got_[n];
   }
-  /// Everything received so far.
-  std::vector<ls::http::request> all() {
+  /// What was received after the first `n`.
+  std::vector<ls::http::request> since(size_t n) {
     std::lock_guard lk(mu_);
-    return got_;
+    if (n >= got_.size()) return {};
+    return {got_.begin() + static_cast<std::ptrdiff_t>(n), got_.end()};
   }
   size_t count() {
     std::lock_guard lk(mu_);
