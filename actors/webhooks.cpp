@@ -214,16 +214,23 @@ void pump(hook_ptr self, const std::string& account) {
   auto now = timefmt::now_us();
   std::set<std::string> blocked;
   int64_t next_due = 0;
-  for (auto& d : st.cfg.db->pending_deliveries(account, 10000)) {
-    if (!d.subject.empty() && blocked.count(d.subject)) continue;
+  std::optional<store::webhook_delivery> next;
+  // Only up to the first one that can go is read: a backlog of thousands
+  // costs one record per send, not all of them.
+  st.cfg.db->visit_pending(account, [&](store::webhook_delivery& d) {
+    if (!d.subject.empty() && blocked.count(d.subject)) return true;
     if (d.next_attempt_at > now) {
       if (!d.subject.empty()) blocked.insert(d.subject);
       if (next_due == 0 || d.next_attempt_at < next_due)
         next_due = d.next_attempt_at;
-      continue;
+      return true;
     }
+    next = std::move(d);
+    return false;
+  });
+  if (next) {
     st.in_flight.insert(account);
-    attempt(self, std::move(d));
+    attempt(self, std::move(*next));
     return;
   }
   if (next_due != 0) wake_at(self, next_due);

@@ -819,6 +819,22 @@ database::pending_deliveries(std::string_view account_id, size_t limit) {
   return out;
 }
 
+void database::visit_pending(
+    std::string_view account_id,
+    const std::function<bool(webhook_delivery&)>& visit, size_t max_scan) {
+  reader r{*this};
+  lmdb::cursor cur{r.txn, deliveries_pending_};
+  size_t scanned = 0;
+  // Keys are account, big-endian creation time, id: oldest first.
+  for (bool ok = cur.seek(account_id);
+       ok && starts_with(cur.key(), account_id) && scanned++ < max_scan;
+       ok = cur.next()) {
+    auto v = r.txn.get(deliveries_, cur.key());
+    webhook_delivery d;
+    if (v && decode(*v, d) && !visit(d)) return;
+  }
+}
+
 bool database::webhook_wants(lmdb::txn& t, std::string_view account_id,
                              std::string_view type) {
   auto v = t.get(webhooks_, account_id);

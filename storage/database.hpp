@@ -157,6 +157,12 @@ public:
   /// Pending deliveries, oldest first: of one account, or of all when empty.
   std::vector<webhook_delivery>
   pending_deliveries(std::string_view account_id = {}, size_t limit = 100000);
+  /// The account's pending deliveries, oldest first, one at a time until
+  /// `visit` returns false or `max_scan` were seen (only what is visited is
+  /// decoded).
+  void visit_pending(std::string_view account_id,
+                     const std::function<bool(webhook_delivery&)>& visit,
+                     size_t max_scan = 10000);
 
   // -- changes (only inside a write_op)
   // -------------------------------------------------------

@@ -1041,6 +1041,32 @@ TEST_F(database_test, webhook_outbox_keeps_a_pending_index) {
   EXPECT_EQ(pending[0].id, older.id); // oldest first
   EXPECT_EQ(db->pending_deliveries().size(), 2u);
   EXPECT_TRUE(db->pending_deliveries("acc_zzzz").empty());
+  // One at a time, oldest first, stopping when asked.
+  std::vector<std::string> visited;
+  db->visit_pending(acc, [&](webhook_delivery& d) {
+    visited.push_back(d.id);
+    return true;
+  });
+  EXPECT_EQ(visited, (std::vector<std::string>{older.id, newer.id}));
+  visited.clear();
+  db->visit_pending(acc, [&](webhook_delivery& d) {
+    visited.push_back(d.id);
+    return false;
+  });
+  EXPECT_EQ(visited, (std::vector<std::string>{older.id}));
+  visited.clear();
+  db->visit_pending(
+      acc,
+      [&](webhook_delivery& d) {
+        visited.push_back(d.id);
+        return true;
+      },
+      1);
+  EXPECT_EQ(visited.size(), 1u);
+  db->visit_pending("acc_zzzz", [&](webhook_delivery&) {
+    ADD_FAILURE() << "another account's delivery";
+    return true;
+  });
   // Delivered: out of the index, still in the log (newest first).
   older.status = "delivered";
   ASSERT_TRUE(change([&](lmdb::txn& t) { return db->put_delivery(t, older); }));
