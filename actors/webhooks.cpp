@@ -237,10 +237,7 @@ void pump(hook_ptr self, const std::string& account) {
 }
 
 void pump_all(hook_ptr self) {
-  std::set<std::string> accounts;
-  for (auto& d : self->state.cfg.db->pending_deliveries({}, 100000))
-    accounts.insert(d.account_id);
-  for (auto& a : accounts)
+  for (auto& a : self->state.cfg.db->pending_accounts())
     pump(self, a);
 }
 

@@ -800,22 +800,16 @@ database::deliveries(std::string_view account_id, std::string_view status,
   return delivery_page{std::move(found->first), std::move(found->second)};
 }
 
-std::vector<webhook_delivery>
-database::pending_deliveries(std::string_view account_id, size_t limit) {
-  std::vector<webhook_delivery> out;
+std::vector<std::string> database::pending_accounts() {
+  // Keys are account, big-endian creation time, id; account ids have one
+  // length ("acc_" and the random part).
+  constexpr size_t account_size = 4 + crypto::id_random_chars;
+  std::vector<std::string> out;
   reader r{*this};
   lmdb::cursor cur{r.txn, deliveries_pending_};
-  for (bool ok = account_id.empty() ? cur.first() : cur.seek(account_id);
-       ok && out.size() < limit; ok = cur.next()) {
-    auto key = cur.key();
-    if (!account_id.empty() && !starts_with(key, account_id)) break;
-    auto v = r.txn.get(deliveries_, key);
-    webhook_delivery d;
-    if (v && decode(*v, d)) out.push_back(std::move(d));
-  }
-  std::stable_sort(out.begin(), out.end(), [](auto& a, auto& b) {
-    return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
-  });
+  for (bool ok = cur.first(); ok && cur.key().size() > account_size;
+       ok = cur.seek(cat(out.back(), std::string(1, '\xff'))))
+    out.emplace_back(cur.key().substr(0, account_size));
   return out;
 }
 

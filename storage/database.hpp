@@ -154,9 +154,9 @@ public:
                                           std::string_view status,
                                           std::string_view cursor, size_t limit,
                                           size_t max_scan = 20000);
-  /// Pending deliveries, oldest first: of one account, or of all when empty.
-  std::vector<webhook_delivery>
-  pending_deliveries(std::string_view account_id = {}, size_t limit = 100000);
+  /// The accounts that have pending deliveries (read from the index's keys
+  /// alone: one seek per account).
+  std::vector<std::string> pending_accounts();
   /// The account's pending deliveries, oldest first, one at a time until
   /// `visit` returns false or `max_scan` were seen (only what is visited is
   /// decoded).
