@@ -174,6 +174,17 @@ target check_url_form(const std::string& url) {
   return t;
 }
 
+std::string address_text(const sockaddr* sa) {
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* src = nullptr;
+  if (sa->sa_family == AF_INET)
+    src = &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr;
+  else if (sa->sa_family == AF_INET6)
+    src = &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr;
+  if (!src || !inet_ntop(sa->sa_family, src, text, sizeof text)) return {};
+  return text;
+}
+
 target check_target(const std::string& url, bool allow_private) {
   target t = check_url_form(url);
   if (!t.error.empty()) return t;
@@ -192,15 +203,8 @@ target check_target(const std::string& url, bool allow_private) {
   }
   std::string refused;
   for (auto* p = res; p; p = p->ai_next) {
-    char text[INET6_ADDRSTRLEN] = {};
-    const void* src =
-        p->ai_family == AF_INET
-            ? static_cast<const void*>(
-                  &reinterpret_cast<sockaddr_in*>(p->ai_addr)->sin_addr)
-            : static_cast<const void*>(
-                  &reinterpret_cast<sockaddr_in6*>(p->ai_addr)->sin6_addr);
-    if (!inet_ntop(p->ai_family, src, text, sizeof text)) continue;
-    std::string addr = text;
+    auto addr = address_text(p->ai_addr);
+    if (addr.empty()) continue;
     if (std::find(t.addresses.begin(), t.addresses.end(), addr) !=
         t.addresses.end())
       continue;

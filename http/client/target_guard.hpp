@@ -6,7 +6,12 @@
 #include <string>
 #include <vector>
 
+struct sockaddr;
+
 namespace ls::http {
+
+/// The IPv4 or IPv6 address in `sa` as text ("" for another family).
+std::string address_text(const sockaddr* sa);
 
 /// Why `address` (an IPv4 or IPv6 literal, as resolved) may not be a target:
 /// loopback, private, link-local, CGNAT, multicast, unspecified,

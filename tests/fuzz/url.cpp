@@ -9,7 +9,6 @@
 #include "http/client/target_guard.hpp"
 
 #include <algorithm>
-#include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <vector>
@@ -27,16 +26,9 @@ std::vector<std::string> numeric_addresses(const std::string& host) {
   std::vector<std::string> out;
   if (getaddrinfo(host.c_str(), "80", &hints, &res) != 0) return out;
   for (auto* p = res; p; p = p->ai_next) {
-    char text[INET6_ADDRSTRLEN] = {};
-    const void* src =
-        p->ai_family == AF_INET
-            ? static_cast<const void*>(
-                  &reinterpret_cast<sockaddr_in*>(p->ai_addr)->sin_addr)
-            : static_cast<const void*>(
-                  &reinterpret_cast<sockaddr_in6*>(p->ai_addr)->sin6_addr);
-    if (inet_ntop(p->ai_family, src, text, sizeof text) &&
-        std::find(out.begin(), out.end(), text) == out.end())
-      out.emplace_back(text);
+    auto text = ls::http::address_text(p->ai_addr);
+    if (!text.empty() && std::find(out.begin(), out.end(), text) == out.end())
+      out.push_back(std::move(text));
   }
   freeaddrinfo(res);
   return out;
