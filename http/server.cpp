@@ -29,6 +29,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <ctime>
 #include <deque>
@@ -236,6 +237,112 @@ bool status_without_body(unsigned status) {
   return status < 200 || status == 204 || status == 304;
 }
 
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+/// A Content-Length value (a list, as repeated lines may have been folded
+/// into one) whose every element is the decimal `length`.
+bool is_length(std::string_view list,
+               const boost::optional<std::uint64_t>& length) {
+  if (!length) return false;
+  for (;;) {
+    auto comma = list.find(',');
+    auto item = trim_ows(list.substr(0, comma));
+    std::uint64_t v = 0;
+    auto end = item.data() + item.size();
+    auto [ptr, ec] = std::from_chars(item.data(), end, v);
+    if (item.empty() || ec != std::errc{} || ptr != end || v != *length)
+      return false;
+    if (comma == std::string_view::npos) return true;
+    list.remove_prefix(comma + 1);
+  }
+}
+
+/// uri-host [ ":" port ] (RFC 3986 characters; empty is allowed by RFC 9112
+/// §3.2 for a target without authority). The application builds redirect
+/// URLs from Host, so spaces, slashes or '@' must not get through.
+bool is_host(std::string_view v) {
+  static constexpr std::string_view other = "-._~%!$&'()*+,;=:[]";
+  for (char c : v)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || other.find(c) != std::string_view::npos))
+      return false;
+  return true;
+}
+
+/// Why the length or the Host of a request cannot be trusted, or nullptr.
+/// Every refusal is a 400 that closes the connection: when the length of a
+/// body is in doubt, the bytes after the head cannot be told apart from a next
+/// request (RFC 9112 §6.3), so keeping the connection would let a body be
+/// served as a request (request smuggling).
+///
+/// Beast 1.81 refuses some of these by itself (an invalid or conflicting
+/// Content-Length, Transfer-Encoding together with Content-Length, another
+/// Transfer-Encoding line after a chunked one), but reads a request whose
+/// Transfer-Encoding does not end in a lone "chunked" (gzip, xchunked,
+/// "chunked, chunked", empty) as one without a body, takes "gzip, chunked" as
+/// chunked without the gzip, and checks nothing about Host. Everything is
+/// checked here, so that the rule does not rest on what a Beast version does.
+const char* framing_error(const bh::request_parser<bh::string_body>& p) {
+  auto& req = p.get();
+  size_t te_lines = 0;
+  size_t cl_lines = 0;
+  size_t host_lines = 0;
+  bool lengths_agree = true;
+  bool hosts_valid = true;
+  std::string_view te;
+  for (auto& f : req) {
+    switch (f.name()) {
+    case bh::field::transfer_encoding:
+      ++te_lines;
+      te = f.value();
+      break;
+    case bh::field::content_length:
+      ++cl_lines;
+      lengths_agree = lengths_agree && is_length(f.value(), p.content_length());
+      break;
+    case bh::field::host:
+      ++host_lines;
+      hosts_valid = hosts_valid && is_host(f.value());
+      break;
+    default:
+      break;
+    }
+  }
+  if (te_lines > 0) {
+    // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means its
+    // framing is faulty (an HTTP/1.0 hop in between would not have decoded it).
+    if (req.version() < 11)
+      return "Transfer-Encoding is not allowed in an HTTP/1.0 request.";
+    // RFC 9112 §6.1: a server may reject a request with both, which may be an
+    // attempt at request smuggling; we do rather than guess which one a proxy
+    // in front of us went by.
+    if (cl_lines > 0)
+      return "A request cannot have both Transfer-Encoding and "
+             "Content-Length.";
+    // We decode no coding but chunked, and one "chunked" only: anything else
+    // leaves the length of the body unknown (RFC 9112 §6.3). An unknown coding
+    // before a final chunked could be answered 501 (RFC 9112 §6.1); 400 and
+    // closing treats every Transfer-Encoding we do not take the same way.
+    if (te_lines > 1 || !beast::iequals(trim_ows(te), "chunked") ||
+        !p.chunked())
+      return "Transfer-Encoding must be exactly \"chunked\".";
+  }
+  if (!lengths_agree) return "Content-Length must be one decimal length.";
+  // RFC 9112 §3.2: HTTP/1.1 needs exactly one Host; two are refused whatever
+  // the version, and HTTP/1.0 may go without.
+  if (host_lines > 1) return "A request cannot have more than one Host header.";
+  if (host_lines == 0 && req.version() >= 11)
+    return "An HTTP/1.1 request needs a Host header.";
+  if (!hosts_valid) return "The Host header is not a host and port.";
+  return nullptr;
+}
+
 // -- session ------------------------------------------------------------------
 
 class session : public std::enable_shared_from_this<session> {
@@ -433,6 +540,11 @@ private:
       on_read_error(ec);
       return;
     }
+    // Before a 100 Continue and before any of the body is read.
+    if (auto why = framing_error(*parser_)) {
+      reject_framing(why);
+      return;
+    }
     if (parser_->is_done()) {
       on_request();
       return;
@@ -514,6 +626,13 @@ private:
   }
 
   void on_upgrade(std::shared_ptr<ws_handler> h);
+
+  /// 400, then the connection is closed (linger_close discards whatever
+  /// follows the head unread).
+  void reject_framing(const char* why) {
+    version_ = parser_->get().version() == 10 ? 10 : 11;
+    send_error(400, why);
+  }
 
   void send_error(unsigned status, std::string detail) {
     keep_alive_ = false;
@@ -1111,6 +1230,14 @@ void session::on_request() {
   if (core_->halted.load()) {
     close();
     return;
+  }
+  // Beast adds a chunked body's trailer fields to the head: a Host there
+  // would be a second one.
+  if (parser_->chunked()) {
+    if (auto why = framing_error(*parser_)) {
+      reject_framing(why);
+      return;
+    }
   }
   auto& breq = parser_->get();
   request r;
