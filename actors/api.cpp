@@ -4,8 +4,11 @@
 #include "actors/api_util.hpp"
 #include "http/codec/form.hpp"
 #include "http/codec/time.hpp"
+#include "storage/crypto.hpp"
 
+#include <algorithm>
 #include <caf/all.hpp>
+#include <cctype>
 #include <spdlog/spdlog.h>
 
 namespace ls::api {
@@ -114,6 +117,25 @@ void healthz(caf::event_based_actor*, call_ptr c) {
 }
 
 void metrics_text(caf::event_based_actor*, call_ptr c) {
+  // Open when metrics.token is empty: scrapers set up before the key keep
+  // working.
+  if (const auto& expected = c->a.cfg.metrics.token; !expected.empty()) {
+    std::string_view given;
+    if (auto* auth = c->req.header("authorization")) {
+      constexpr std::string_view bearer = "Bearer ";
+      std::string_view v = *auth;
+      if (v.size() > bearer.size() &&
+          std::equal(bearer.begin(), bearer.end(), v.begin(),
+                     [](unsigned char a, unsigned char b) {
+                       return std::tolower(a) == std::tolower(b);
+                     }))
+        given = v.substr(bearer.size());
+    }
+    if (given.empty() || !crypto::equal_constant_time(given, expected))
+      return c->reply(
+          http::problem(401, "send Authorization: Bearer <metrics.token>")
+              .set("www-authenticate", "Bearer"));
+  }
   http::response r;
   r.set("content-type", "text/plain; version=0.0.4");
   r.body = c->a.stats->render();

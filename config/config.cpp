@@ -560,10 +560,12 @@ uint64_t size(const input& in) {
   return *bytes;
 }
 
-std::string admin_token(const input& in) {
-  constexpr std::string_view requirement =
-      "must be empty (admin API off) or at least 16 printable characters "
-      "without spaces";
+/// A bearer token of ours: empty (`when_empty` says what that means) or at
+/// least 16 printable characters without spaces. Never echoed.
+std::string bearer_token(const input& in, std::string_view when_empty) {
+  const std::string requirement =
+      "must be empty (" + std::string(when_empty) +
+      ") or at least 16 printable characters without spaces";
   auto v = text(in, requirement, true);
   if (v.empty()) return v;
   if (v.size() < 16 || !std::all_of(v.begin(), v.end(), [](char c) {
@@ -666,9 +668,14 @@ const std::array all_keys = {
               c.ratelimit.subscribe_per_handle =
                   small_integer(in, 0, 1'000'000);
             }},
-    key_def{
-        "admin", "token",
-        [](config& c, const input& in) { c.admin.token = admin_token(in); }},
+    key_def{"admin", "token",
+            [](config& c, const input& in) {
+              c.admin.token = bearer_token(in, "admin API off");
+            }},
+    key_def{"metrics", "token",
+            [](config& c, const input& in) {
+              c.metrics.token = bearer_token(in, "/metrics open");
+            }},
     key_def{"log", "level",
             [](config& c, const input& in) {
               c.log.level = one_of(in, {"trace", "debug", "info", "warn",

@@ -76,6 +76,13 @@ struct admin_section {
   bool operator==(const admin_section&) const = default;
 };
 
+struct metrics_section {
+  /// Bearer token GET /metrics asks for; empty = open, as before the key.
+  std::string token;
+
+  bool operator==(const metrics_section&) const = default;
+};
+
 struct log_section {
   std::string level = "info";  ///< trace|debug|info|warn|error|critical|off
   std::string format = "text"; ///< text | json
@@ -91,6 +98,7 @@ struct config {
   webhooks_section webhooks;
   ratelimit_section ratelimit;
   admin_section admin;
+  metrics_section metrics;
   log_section log;
 
   bool operator==(const config&) const = default;

@@ -1,5 +1,6 @@
 #include "http/client/target_guard.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <array>
 #include <boost/url/parse.hpp>
@@ -83,6 +84,14 @@ std::string check_v6(const std::array<unsigned char, 16>& a) {
     auto inner = check_v4(v4_at(&a[12]));
     return inner.empty() ? std::string{} : inner + " (inside IPv6)";
   }
+  // SIIT's IPv4-translated ::ffff:0:a.b.c.d (RFC 2765) is refused whatever
+  // IPv4 address it carries, not judged by it: RFC 6145 and 7915 dropped the
+  // form for RFC 6052's prefixes, so no public host is reached through it, and
+  // a translator that still serves it is the operator's own (like local-use
+  // NAT64 below), which may lead into an IPv4 network where even a
+  // public-looking address is internal.
+  if (prefix(a, {0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0}, 96))
+    return "an IPv4-translated (SIIT) address";
   if (prefix(a, {0x20, 0x02}, 16)) { // 6to4: the IPv4 address follows
     auto inner = check_v4(v4_at(&a[2]));
     if (!inner.empty()) return inner + " (inside a 6to4 address)";

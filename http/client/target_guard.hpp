@@ -16,7 +16,8 @@ std::string address_text(const sockaddr* sa);
 /// Why `address` (an IPv4 or IPv6 literal, as resolved) may not be a target:
 /// loopback, private, link-local, CGNAT, multicast, unspecified,
 /// documentation, benchmarking, reserved, or one of those inside an IPv6
-/// form that embeds IPv4 (mapped, NAT64, 6to4). "" when it may.
+/// form that embeds IPv4 (mapped, compatible, NAT64, 6to4); SIIT's
+/// IPv4-translated ::ffff:0:0:0/96 is refused whole. "" when it may.
 std::string forbidden_address(const std::string& address);
 
 struct target {

@@ -17,6 +17,7 @@ protected:
   void adjust(ls::config::config& c) override {
     c.webhooks.allow_private_targets = true; // the webhook goes to loopback
     c.admin.token = "admin-token-kept-out-of-logs";
+    c.metrics.token = "metrics-token-kept-out-of-logs";
   }
   void SetUp() override {
     // Every log line of the whole flow, at the most verbose level.
@@ -177,6 +178,10 @@ TEST_F(security, no_secret_reaches_a_log_line_in_a_full_flow) {
   call("POST", "/api/v1/session",
        R"({"email":")" + a.email + R"(","password":"wrong horse"})");
   as("not-a-real-token", "GET", "/api/v1/me");
+  EXPECT_EQ(as("metrics-token-kept-out-of-logs", "GET", "/metrics").status,
+            200);
+  EXPECT_EQ(as("metrics-token-kept-out-of-logz", "GET", "/metrics").status,
+            401);
   ASSERT_EQ(sim("POST", "/_sim/users/sandbox-user/revoke-tokens").status, 200);
   as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences");
   ASSERT_EQ(as(a.token, "DELETE", "/api/v1/integrations/mailchimp").status,
@@ -188,7 +193,9 @@ TEST_F(security, no_secret_reaches_a_log_line_in_a_full_flow) {
   for (auto& secret : {a.token, session, csrf, std::string{"correct horse"},
                        std::string{"wrong horse"}, webhook_secret, new_secret,
                        webhook_secret.substr(6), new_secret.substr(6),
-                       std::string{"admin-token-kept-out-of-logs"}}) {
+                       std::string{"admin-token-kept-out-of-logs"},
+                       // the right metrics token and the wrong one
+                       std::string{"metrics-token-kept-out-of-log"}}) {
     ASSERT_GE(secret.size(), 8u);
     EXPECT_EQ(text.find(secret), std::string::npos)
         << "a secret is in the log: " << secret.substr(0, 4) << "…";

@@ -1,6 +1,7 @@
 // The SSRF guard of webhook targets: address ranges and URL forms.
 #include "http/client/target_guard.hpp"
 
+#include <cstdio>
 #include <gtest/gtest.h>
 
 using ls::http::check_target;
@@ -47,6 +48,45 @@ TEST(target_guard, local_nat64_documentation_and_srv6_ranges_are_refused) {
   // Their neighbours are public.
   for (auto a : {"64:ff9b:2::1", "3fff:1000::1", "5f01::1", "3ffe:ffff::1"})
     EXPECT_EQ(forbidden_address(a), "") << a;
+}
+
+// Every IPv6 form that carries an IPv4 address and leads to it (mapped
+// ::ffff:0:0/96, compatible ::/96, NAT64 64:ff9b::/96, 6to4 2002::/16) gets
+// the verdict of that address.
+TEST(target_guard, ipv4_embeddings_agree_with_the_ipv4_address) {
+  for (auto v4 : {"8.8.8.8", "1.1.1.1", "203.0.114.1", "10.0.0.1", "127.0.0.1",
+                  "169.254.169.254", "192.168.1.1", "100.64.0.1", "0.0.0.0",
+                  "224.0.0.1", "255.255.255.255"}) {
+    unsigned a[4];
+    ASSERT_EQ(std::sscanf(v4, "%u.%u.%u.%u", &a[0], &a[1], &a[2], &a[3]), 4);
+    char hi[8], lo[8];
+    std::snprintf(hi, sizeof hi, "%x", a[0] << 8 | a[1]);
+    std::snprintf(lo, sizeof lo, "%x", a[2] << 8 | a[3]);
+    bool refused = !forbidden_address(v4).empty();
+    for (auto form : {std::string("::ffff:") + v4, std::string("::") + v4,
+                      std::string("64:ff9b::") + v4,
+                      "2002:" + std::string(hi) + ":" + lo + "::1"})
+      EXPECT_EQ(!forbidden_address(form).empty(), refused)
+          << v4 << " as " << form << ": " << forbidden_address(form);
+  }
+}
+
+// SIIT's IPv4-translated form (RFC 2765) leads through a translator of the
+// operator's own: refused whatever IPv4 address it carries.
+TEST(target_guard, ipv4_translated_siit_addresses_are_refused_whole) {
+  for (auto a :
+       {"::ffff:0:10.0.0.1", "::ffff:0:127.0.0.1", "::ffff:0:169.254.169.254",
+        "::ffff:0:192.168.0.1", "::ffff:0:8.8.8.8", "::ffff:0:0:0",
+        "::ffff:0:ffff:ffff", "0:0:0:0:ffff:0:a00:1"})
+    EXPECT_EQ(forbidden_address(a), "an IPv4-translated (SIIT) address") << a;
+  // Literal hosts in URLs too, refused before any connection.
+  auto t = check_target("http://[::ffff:0:a00:1]/hook", false);
+  EXPECT_NE(t.error.find("SIIT"), std::string::npos) << t.error;
+  EXPECT_TRUE(t.addresses.empty());
+  // Its neighbours are the mapped form, judged by the IPv4 address inside.
+  EXPECT_EQ(forbidden_address("::ffff:8.8.8.8"), "");
+  EXPECT_EQ(forbidden_address("::ffff:10.0.0.1"),
+            "a private address (inside IPv6)");
 }
 
 // Found by tests/fuzz/url.cpp: Boost.URL's port_number() wraps past 65535, so

@@ -50,6 +50,7 @@ inline const std::vector<std::string>& all_keys() {
       "ratelimit.subscribe_per_ip",
       "ratelimit.subscribe_per_handle",
       "admin.token",
+      "metrics.token",
       "log.level",
       "log.format",
   };

@@ -42,6 +42,7 @@ TEST(Env, EveryKeyHasAVariable) {
       {"LINKSTACKED_RATELIMIT_SUBSCRIBE_PER_IP", "0"},
       {"LINKSTACKED_RATELIMIT_SUBSCRIBE_PER_HANDLE", "50"},
       {"LINKSTACKED_ADMIN_TOKEN", "an-admin-token-of-32-characters!"},
+      {"LINKSTACKED_METRICS_TOKEN", "a-metrics-token-for-prometheus"},
       {"LINKSTACKED_LOG_LEVEL", "trace"},
       {"LINKSTACKED_LOG_FORMAT", "json"},
   };
@@ -71,6 +72,7 @@ TEST(Env, EveryKeyHasAVariable) {
   EXPECT_EQ(c.ratelimit.subscribe_per_ip, 0u);
   EXPECT_EQ(c.ratelimit.subscribe_per_handle, 50u);
   EXPECT_EQ(c.admin.token, "an-admin-token-of-32-characters!");
+  EXPECT_EQ(c.metrics.token, "a-metrics-token-for-prometheus");
   EXPECT_EQ(c.log.level, "trace");
   EXPECT_EQ(c.log.format, "json");
 }
@@ -98,6 +100,28 @@ TEST(Env, String) {
   EXPECT_STREQ(e.what(), "LINKSTACKED_LOG_LEVEL: log.level: must be one of "
                          "trace, debug, info, warn, error, critical, off (got "
                          "\"loud\")");
+}
+
+TEST(Env, MetricsToken) {
+  EXPECT_EQ(with_env({{"LINKSTACKED_METRICS_TOKEN", "0123456789abcdef"}})
+                .metrics.token,
+            "0123456789abcdef");
+  // Over the file, both ways: set, and emptied (/metrics open again).
+  const std::string file = "[metrics]\ntoken = \"from-the-file-0123456\"\n";
+  EXPECT_EQ(
+      with_env({{"LINKSTACKED_METRICS_TOKEN", "from-the-env-0123456"}}, file)
+          .metrics.token,
+      "from-the-env-0123456");
+  EXPECT_EQ(with_env({{"LINKSTACKED_METRICS_TOKEN", ""}}, file).metrics.token,
+            "");
+  // The same rules as in the file, and the value is not echoed.
+  auto e = error_of("", {{"LINKSTACKED_METRICS_TOKEN", "hunter2-secret"}});
+  EXPECT_EQ(e.file(), "LINKSTACKED_METRICS_TOKEN");
+  EXPECT_EQ(e.key(), "metrics.token");
+  EXPECT_EQ(e.reason(), "must be empty (/metrics open) or at least 16 "
+                        "printable characters without spaces (got a string "
+                        "of 14 characters)");
+  EXPECT_THAT(e.what(), testing::Not(HasSubstr("hunter2")));
 }
 
 TEST(Env, Integer) {

@@ -51,6 +51,9 @@ subscribe_per_handle = 1000000
 [admin]
 token = "0123456789abcdef0123"
 
+[metrics]
+token = "prometheus-scrapes-with-this"
+
 [log]
 level = "debug"
 format = "json"
@@ -80,6 +83,7 @@ format = "json"
   EXPECT_EQ(c.ratelimit.subscribe_per_ip, 0u);
   EXPECT_EQ(c.ratelimit.subscribe_per_handle, 1000000u);
   EXPECT_EQ(c.admin.token, "0123456789abcdef0123");
+  EXPECT_EQ(c.metrics.token, "prometheus-scrapes-with-this");
   EXPECT_EQ(c.log.level, "debug");
   EXPECT_EQ(c.log.format, "json");
 }
@@ -120,8 +124,8 @@ TEST(Parse, AnUnknownSectionIsAnError) {
   EXPECT_EQ(e.key(), "sever");
   EXPECT_EQ(e.reason(), "unknown section (did you mean [server]?)");
 
-  e = error_of("[metrics]\n");
-  EXPECT_EQ(e.key(), "metrics");
+  e = error_of("[tracing]\n");
+  EXPECT_EQ(e.key(), "tracing");
   EXPECT_THAT(e.reason(), HasSubstr("unknown section; the sections are "
                                     "server, storage, security, mailchimp"));
 }
@@ -142,7 +146,7 @@ TEST(Parse, AKeyOutsideASectionIsAnError) {
   EXPECT_EQ(e.key(), "listen");
   EXPECT_EQ(e.reason(), "unknown key outside any section; the sections are "
                         "server, storage, security, mailchimp, webhooks, "
-                        "ratelimit, admin, log");
+                        "ratelimit, admin, metrics, log");
 }
 
 TEST(Parse, ASectionMustBeATable) {
@@ -390,12 +394,38 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"admin", "token", R"("has spaces in it 0123456")",
                  "at least 16 printable characters without spaces"},
         bad_case{"admin", "token", "1234567890123456789",
-                 "(got 1234567890123456789)"}));
+                 "(got 1234567890123456789)"},
+        // metrics token
+        bad_case{"metrics", "token", R"("short")",
+                 "must be empty (/metrics open) or at least 16 printable "
+                 "characters without spaces (got a string of 5 characters)"},
+        bad_case{"metrics", "token", R"("has spaces in it 0123456")",
+                 "at least 16 printable characters without spaces"},
+        bad_case{"metrics", "token", R"("tab\tin-the-token-0123")",
+                 "at least 16 printable characters without spaces"},
+        bad_case{"metrics", "token", "true", "(got true)"}));
 
 TEST(Parse, SecretsAreNotEchoed) {
   auto e = error_of("[admin]\ntoken = \"hunter2-secret\"\n");
   EXPECT_THAT(e.what(), testing::Not(HasSubstr("hunter2")));
   EXPECT_THAT(e.what(), HasSubstr("a string of 14 characters"));
+  e = error_of("[metrics]\ntoken = \"hunter2 secret with a space\"\n");
+  EXPECT_EQ(e.key(), "metrics.token");
+  EXPECT_THAT(e.what(), testing::Not(HasSubstr("hunter2")));
+  EXPECT_THAT(e.what(), HasSubstr("a string of 27 characters"));
+}
+
+TEST(Parse, MetricsTokenIsOptional) {
+  // Empty by default: /metrics stays open, as before the key existed.
+  EXPECT_EQ(config{}.metrics.token, "");
+  EXPECT_EQ(parse("[metrics]\n", test_file).metrics.token, "");
+  EXPECT_EQ(parse("[metrics]\ntoken = \"\"\n", test_file).metrics.token, "");
+  EXPECT_EQ(parse("[metrics]\ntoken = \"0123456789abcdef\"\n", test_file)
+                .metrics.token,
+            "0123456789abcdef");
+  auto e = error_of("[metrics]\ntokn = \"0123456789abcdef\"\n");
+  EXPECT_EQ(e.key(), "metrics.tokn");
+  EXPECT_EQ(e.reason(), "unknown key (did you mean metrics.token?)");
 }
 
 // -- good values --

@@ -47,6 +47,7 @@ TEST(ShippedConfig, ParsesAndEqualsTheDefaultsFieldByField) {
   EXPECT_EQ(c.ratelimit.subscribe_per_ip, d.ratelimit.subscribe_per_ip);
   EXPECT_EQ(c.ratelimit.subscribe_per_handle, d.ratelimit.subscribe_per_handle);
   EXPECT_EQ(c.admin.token, d.admin.token);
+  EXPECT_EQ(c.metrics.token, d.metrics.token);
   EXPECT_EQ(c.log.level, d.log.level);
   EXPECT_EQ(c.log.format, d.log.format);
   EXPECT_EQ(c, d); // and nothing was forgotten above

@@ -4,8 +4,9 @@
 // Properties: any spelling inet_pton reads gets the verdict of its canonical
 // form, anything else is "not an IP address"; an IPv4 address and its IPv6
 // embeddings (mapped, compatible, NAT64 64:ff9b::/96, 6to4) get the same
-// verdict; and every range that IANA's special-purpose registries mark as not
-// globally reachable (plus multicast) is refused.
+// verdict, and its SIIT form ::ffff:0:a.b.c.d is refused whatever it is; and
+// every range that IANA's special-purpose registries mark as not globally
+// reachable (plus multicast and SIIT's ::ffff:0:0:0/96) is refused.
 #include "fuzz.hpp"
 #include "http/client/target_guard.hpp"
 
@@ -62,12 +63,13 @@ std::array<unsigned char, 16> v6(std::initializer_list<unsigned char> b) {
 }
 
 // IANA IPv6 Special-Purpose Address Registry, "Globally Reachable" false (the
-// IPv4-embedding forms are judged by their IPv4 address instead), and
-// multicast.
+// IPv4-embedding forms are judged by their IPv4 address instead), multicast,
+// and SIIT's IPv4-translated form (RFC 2765; in no registry, refused whole).
 const range v6_registry[] = {
     {v6({}), 128, "unspecified"},
     {v6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}), 128, "loopback"},
     {v6({0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}), 48, "local-use NAT64"},
+    {v6({0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}), 96, "IPv4-translated (SIIT)"},
     {v6({0x01, 0x00}), 64, "discard-only"},
     {v6({0x20, 0x01, 0x00, 0x00}), 32, "Teredo"},
     {v6({0x20, 0x01, 0x00, 0x02, 0x00, 0x00}), 48, "benchmarking"},
@@ -139,6 +141,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                  text + " as " + embedded + ": " + forbidden_address(embedded) +
                      " / " + why);
     }
+    std::array<unsigned char, 16> siit{};
+    siit[8] = siit[9] = 0xff;
+    std::memcpy(&siit[12], a, 4);
+    FUZZ_CHECK(!forbidden_address(v6_text(siit.data())).empty(),
+               text + " as " + v6_text(siit.data()));
     return 0;
   }
 

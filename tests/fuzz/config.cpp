@@ -50,6 +50,7 @@ toml::table as_toml(const ls::config::config& c) {
                    {"subscribe_per_handle",
                     int64_t{c.ratelimit.subscribe_per_handle}}}},
       {"admin", toml::table{{"token", c.admin.token}}},
+      {"metrics", toml::table{{"token", c.metrics.token}}},
       {"log", toml::table{{"level", c.log.level}, {"format", c.log.format}}},
   };
 }
@@ -62,7 +63,8 @@ bool all_utf8(const ls::config::config& c) {
             is_utf8(c.mailchimp.client_secret) &&
             is_utf8(c.mailchimp.oauth_base_url) &&
             is_utf8(c.mailchimp.api_base_url) &&
-            is_utf8(c.mailchimp.sandbox_listen) && is_utf8(c.admin.token);
+            is_utf8(c.mailchimp.sandbox_listen) && is_utf8(c.admin.token) &&
+            is_utf8(c.metrics.token);
   for (auto& u : c.mailchimp.redirect_uris)
     ok = ok && is_utf8(u);
   return ok;
@@ -126,6 +128,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                    !u->ends_with("/"),
                in);
   FUZZ_CHECK(c.admin.token.empty() || c.admin.token.size() >= 16, in);
+  FUZZ_CHECK(c.metrics.token.empty() || c.metrics.token.size() >= 16, in);
 
   if (!all_utf8(c)) return 0; // TOML text holds only UTF-8
   std::ostringstream out;
