@@ -559,7 +559,13 @@ struct simulator::impl {
           if (!e.is_string())
             return control_problem(400,
                                    "redirect_uris must hold strings only.");
-          uris.emplace_back(e.get_string().value_unsafe());
+          std::string_view uri = e.get_string().value_unsafe();
+          if (auto problem = redirect_uri_problem(uri); !problem.empty())
+            return control_problem(
+                400, "redirect_uris[" + std::to_string(uris.size()) +
+                         "] must be an absolute http or https URL, " + problem +
+                         ".");
+          uris.emplace_back(uri);
         }
       } else {
         return control_problem(400, "redirect_uris must be an array.");
