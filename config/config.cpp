@@ -560,10 +560,12 @@ uint64_t size(const input& in) {
   return *bytes;
 }
 
-std::string admin_token(const input& in) {
-  constexpr std::string_view requirement =
-      "must be empty (admin API off) or at least 16 printable characters "
-      "without spaces";
+/// A secret token: empty (which means `when_empty`) or at least 16 printable
+/// characters without spaces.
+std::string secret_token(const input& in, std::string_view when_empty) {
+  const std::string requirement =
+      "must be empty (" + std::string(when_empty) +
+      ") or at least 16 printable characters without spaces";
   auto v = text(in, requirement, true);
   if (v.empty()) return v;
   if (v.size() < 16 || !std::all_of(v.begin(), v.end(), [](char c) {
@@ -649,6 +651,11 @@ const std::array all_keys = {
             [](config& c, const input& in) {
               c.mailchimp.sandbox_listen = listen_address(in);
             }},
+    key_def{"mailchimp", "sandbox_control_token",
+            [](config& c, const input& in) {
+              c.mailchimp.sandbox_control_token =
+                  secret_token(in, "a random one per start");
+            }},
     key_def{"webhooks", "allow_private_targets",
             [](config& c, const input& in) {
               c.webhooks.allow_private_targets = boolean(in);
@@ -666,9 +673,10 @@ const std::array all_keys = {
               c.ratelimit.subscribe_per_handle =
                   small_integer(in, 0, 1'000'000);
             }},
-    key_def{
-        "admin", "token",
-        [](config& c, const input& in) { c.admin.token = admin_token(in); }},
+    key_def{"admin", "token",
+            [](config& c, const input& in) {
+              c.admin.token = secret_token(in, "admin API off");
+            }},
     key_def{"log", "level",
             [](config& c, const input& in) {
               c.log.level = one_of(in, {"trace", "debug", "info", "warn",

@@ -39,6 +39,7 @@ max_connections = 10
 batch_size = 250
 request_timeout = "90s"
 sandbox_listen = "0.0.0.0:4001"
+sandbox_control_token = "sim-control-0123456789"
 
 [webhooks]
 allow_private_targets = true
@@ -75,6 +76,7 @@ format = "json"
   EXPECT_EQ(c.mailchimp.batch_size, 250u);
   EXPECT_EQ(c.mailchimp.request_timeout, 90s);
   EXPECT_EQ(c.mailchimp.sandbox_listen, "0.0.0.0:4001");
+  EXPECT_EQ(c.mailchimp.sandbox_control_token, "sim-control-0123456789");
   EXPECT_TRUE(c.webhooks.allow_private_targets);
   EXPECT_EQ(c.webhooks.timeout, 5s);
   EXPECT_EQ(c.ratelimit.subscribe_per_ip, 0u);
@@ -390,10 +392,21 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"admin", "token", R"("has spaces in it 0123456")",
                  "at least 16 printable characters without spaces"},
         bad_case{"admin", "token", "1234567890123456789",
-                 "(got 1234567890123456789)"}));
+                 "(got 1234567890123456789)"},
+        // the sandbox's control token
+        bad_case{"mailchimp", "sandbox_control_token", R"("short")",
+                 "must be empty (a random one per start) or at least 16 "
+                 "printable characters without spaces (got a string of 5 "
+                 "characters)"},
+        bad_case{"mailchimp", "sandbox_control_token",
+                 R"("has spaces in it 0123456")",
+                 "at least 16 printable characters without spaces"}));
 
 TEST(Parse, SecretsAreNotEchoed) {
   auto e = error_of("[admin]\ntoken = \"hunter2-secret\"\n");
+  EXPECT_THAT(e.what(), testing::Not(HasSubstr("hunter2")));
+  EXPECT_THAT(e.what(), HasSubstr("a string of 14 characters"));
+  e = error_of("[mailchimp]\nsandbox_control_token = \"hunter2 secret\"\n");
   EXPECT_THAT(e.what(), testing::Not(HasSubstr("hunter2")));
   EXPECT_THAT(e.what(), HasSubstr("a string of 14 characters"));
 }
