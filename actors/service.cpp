@@ -15,8 +15,14 @@
 #include "storage/database.hpp"
 
 #include <caf/all.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
 #include <optional>
 #include <spdlog/spdlog.h>
+#include <stdexcept>
+#include <unistd.h>
 
 namespace ls {
 
@@ -31,6 +37,29 @@ caf::actor_system_config& make_system_config(caf::actor_system_config& c) {
   c.set("scheduler.policy", caf::atom("sharing"));
   c.set("logger.console-verbosity", caf::atom("quiet"));
   return c;
+}
+
+/// Writes `secret` and a newline to `path`, readable by the owner only. The
+/// file is made anew each time, so one left with wider permissions is
+/// replaced rather than reused.
+void write_private_file(const std::string& path, std::string_view secret) {
+  auto tmp = path + ".tmp";
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(),
+                  O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    throw std::runtime_error("cannot create " + tmp + ": " +
+                             std::strerror(errno));
+  std::string text{secret};
+  text += '\n';
+  bool ok = ::write(fd, text.data(), text.size()) ==
+            static_cast<ssize_t>(text.size());
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    auto err = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot write " + path + ": " + err);
+  }
 }
 
 } // namespace
@@ -152,7 +181,18 @@ struct service::impl {
     // connections valid.
     o.token_key = crypto::base64url(
         crypto::sha256("mailchimp-sim:" + std::string{key.begin(), key.end()}));
+    o.control_token = cfg.mailchimp.sandbox_control_token; // empty: random
     sim = std::make_unique<mcsim::simulator>(o);
+    // A random token reaches whoever may read the data folder, and no log.
+    auto token_file =
+        (std::filesystem::path{cfg.storage.path} / "sandbox-control-token")
+            .string();
+    if (cfg.mailchimp.sandbox_control_token.empty()) {
+      write_private_file(token_file, sim->control_token());
+    } else {
+      std::error_code ec; // a stale file would name a token no longer in use
+      std::filesystem::remove(token_file, ec);
+    }
     // The configured app, so connect works whatever client id the config names.
     sim->add_app(cfg.mailchimp.client_id, cfg.mailchimp.client_secret,
                  cfg.mailchimp.redirect_uris);
@@ -167,7 +207,12 @@ struct service::impl {
     auto base = "http://" + host + ":" + std::to_string(sim_server->port());
     sim->set_base_url(base);
     sandbox_base = base;
-    spdlog::info("sandbox: Mailchimp simulator on {}", base);
+    if (cfg.mailchimp.sandbox_control_token.empty())
+      spdlog::info("sandbox: Mailchimp simulator on {} (its /_sim/ control "
+                   "token is in {})",
+                   base, token_file);
+    else
+      spdlog::info("sandbox: Mailchimp simulator on {}", base);
     return {base, base + "/3.0"};
   }
 

@@ -651,6 +651,11 @@ const std::array all_keys = {
             [](config& c, const input& in) {
               c.mailchimp.sandbox_listen = listen_address(in);
             }},
+    key_def{"mailchimp", "sandbox_control_token",
+            [](config& c, const input& in) {
+              c.mailchimp.sandbox_control_token =
+                  bearer_token(in, "a random one per start");
+            }},
     key_def{"webhooks", "allow_private_targets",
             [](config& c, const input& in) {
               c.webhooks.allow_private_targets = boolean(in);

@@ -52,6 +52,10 @@ struct mailchimp_section {
   unsigned batch_size = 500;    ///< 1..500
   std::chrono::milliseconds request_timeout = std::chrono::seconds(120);
   std::string sandbox_listen = "127.0.0.1:3001";
+  /// Secret of the in-process simulator's control surface (/_sim/), sent as
+  /// `Authorization: Bearer <token>`. Empty: a random one per start, written
+  /// to <storage.path>/sandbox-control-token (mode 0600).
+  std::string sandbox_control_token;
 
   bool operator==(const mailchimp_section&) const = default;
 };

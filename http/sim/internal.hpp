@@ -152,6 +152,15 @@ bool valid_email_syntax(std::string_view email);
 /// Addresses Mailchimp refuses as "looks fake or invalid" (example.com and the
 /// like).
 bool looks_fake(std::string_view email);
+/// Why `uri` cannot be an OAuth redirect URI ("" when it can): a phrase that
+/// completes "must be an absolute http or https URL, ...". A redirect URI has
+/// the scheme http or https, a host, an optional port, no user info, no
+/// fragment, and only printable ASCII. On success `origin`, when given, is set
+/// to its origin ("http://localhost:3000": scheme and host lowercased).
+std::string redirect_uri_problem(std::string_view uri,
+                                 std::string* origin = nullptr);
+/// Standard base64 with padding, as CSP hash sources are written.
+std::string base64(std::string_view bytes);
 /// The first value of `key` in a query string (decoded), if any.
 std::optional<std::string> query_param(std::string_view query,
                                        std::string_view key);

@@ -1,13 +1,15 @@
 // build/mailchimp-sim: the Mailchimp simulator as a standalone server.
 //   mailchimp-sim --listen HOST:PORT [--latency-ms N] [--empty]
-//   [--max-connections N]
+//   [--max-connections N] [--control-token TOKEN]
 // Prints "mailchimp-sim listening on http://HOST:PORT" once listening (port 0
 // picks a free port, and the line shows the real one); exits 0 on SIGTERM or
-// SIGINT.
+// SIGINT. Without --control-token (or MAILCHIMP_SIM_CONTROL_TOKEN), a random
+// control token is made and printed once, before that line.
 #include "http/server.hpp"
 #include "http/sim/simulator.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -53,6 +55,19 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 64u));
   app.add_flag("--empty", empty,
                "Start with no app, user or audience (no sandbox defaults)");
+  std::string control_token;
+  app.add_option("--control-token", control_token,
+                 "Secret that /_sim/ requests send as 'Authorization: Bearer "
+                 "TOKEN' (at least 16 printable characters, no spaces; "
+                 "default: a random one, printed at start-up)")
+      ->envname("MAILCHIMP_SIM_CONTROL_TOKEN")
+      ->check([](const std::string& t) -> std::string {
+        if (t.size() >= 16 && std::all_of(t.begin(), t.end(), [](char c) {
+              return c > 0x20 && c < 0x7f;
+            }))
+          return {};
+        return "must be at least 16 printable characters without spaces";
+      });
   CLI11_PARSE(app, argc, argv);
 
   // Block the stop signals in every thread; main waits for them below.
@@ -67,6 +82,7 @@ int main(int argc, char** argv) {
     opts.seed_defaults = !empty;
     opts.latency = std::chrono::milliseconds(latency_ms);
     opts.max_connections = max_connections;
+    opts.control_token = control_token;
     ls::mcsim::simulator sim(opts);
 
     ls::http::server_options so;
@@ -79,6 +95,11 @@ int main(int argc, char** argv) {
     std::string base = "http://" + reachable_host(listen) + ":" +
                        std::to_string(server.port());
     sim.set_base_url(base);
+    // A made-up token is only of use to whoever started the simulator, who
+    // reads it here; a token they chose is never echoed.
+    if (control_token.empty())
+      std::cout << "mailchimp-sim control token: " << sim.control_token()
+                << "\n";
     std::cout << "mailchimp-sim listening on " << base << std::endl;
 
     int sig = 0;

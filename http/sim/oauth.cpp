@@ -9,11 +9,46 @@ namespace ls::mcsim::detail {
 
 namespace {
 
-http::response html(unsigned status, std::string body) {
+constexpr std::string_view page_style =
+    "body{font-family:system-ui,sans-serif;background:#f6f6f4;margin:0}"
+    "main{max-width:32rem;margin:4rem auto;background:#fff;padding:2rem;"
+    "border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.1)}"
+    "h1{font-size:1.4rem}button{font-size:1rem;padding:.6rem 1.2rem;"
+    "margin-right:.5rem;border-radius:4px;border:1px solid #241c15;"
+    "cursor:pointer}button[value=allow]{background:#007c89;color:#fff}"
+    "label{display:block;margin:1rem 0}.note{color:#666;font-size:.85rem}";
+
+/// The CSP source allowing the page's one inline style sheet and nothing else.
+const std::string& style_source() {
+  static const std::string source = [] {
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(
+        digest, reinterpret_cast<const unsigned char*>(page_style.data()),
+        page_style.size());
+    return "'sha256-" +
+           base64(std::string_view(reinterpret_cast<const char*>(digest),
+                                   sizeof digest)) +
+           "'";
+  }();
+  return source;
+}
+
+/// An HTML page no other site may frame (the approve page must not be
+/// clickjacked into allowing) and that runs no script. `form_action` is where
+/// its form may post, redirects after the post included: browsers check the
+/// redirect to the application against it too.
+http::response html(unsigned status, std::string body,
+                    std::string_view form_action = "'none'") {
   http::response r;
   r.status = status;
   r.set("content-type", "text/html; charset=utf-8");
   r.set("cache-control", "no-store");
+  r.set("content-security-policy",
+        "default-src 'none'; style-src " + style_source() + "; form-action " +
+            std::string(form_action) +
+            "; frame-ancestors 'none'; base-uri 'none'");
+  r.set("x-frame-options", "DENY");
+  r.set("x-content-type-options", "nosniff");
   r.body = std::move(body);
   return r;
 }
@@ -24,15 +59,9 @@ std::string page(std::string_view title, std::string_view content) {
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
       "<title>";
   out += html::escape(title);
-  out += " | Mailchimp (simulated)</title><style>"
-         "body{font-family:system-ui,sans-serif;background:#f6f6f4;margin:0}"
-         "main{max-width:32rem;margin:4rem auto;background:#fff;padding:2rem;"
-         "border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.1)}"
-         "h1{font-size:1.4rem}button{font-size:1rem;padding:.6rem 1.2rem;"
-         "margin-right:.5rem;border-radius:4px;border:1px solid #241c15;"
-         "cursor:pointer}button[value=allow]{background:#007c89;color:#fff}"
-         "label{display:block;margin:1rem 0}.note{color:#666;font-size:.85rem}"
-         "</style></head><body><main>";
+  out += " | Mailchimp (simulated)</title><style>";
+  out += page_style;
+  out += "</style></head><body><main>";
   out += content;
   out += "</main></body></html>\n";
   return out;
@@ -75,6 +104,9 @@ http::response redirect(const std::string& uri, std::string query) {
   r.status = 302;
   r.set("location", with_query(uri, query));
   r.set("cache-control", "no-store");
+  r.set("content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'");
+  r.set("x-frame-options", "DENY");
   r.set("content-type", "text/html; charset=utf-8");
   r.body =
       "<a href=\"" + html::escape(with_query(uri, query)) + "\">Continue</a>\n";
@@ -155,7 +187,11 @@ http::response authorize_page(state& st, const http::request& req) {
              "value=\"deny\">Deny</button></form>";
   content += "<p class=\"note\">You will be sent back to " +
              html::escape(redirect_uri) + "</p>";
-  return html(200, page("Authorize", content));
+  // The form posts here, then the answer redirects to the application.
+  std::string form_action = "'self'";
+  if (std::string origin; redirect_uri_problem(redirect_uri, &origin).empty())
+    form_action += " " + origin;
+  return html(200, page("Authorize", content), form_action);
 }
 
 http::response authorize_decision(state& st, const http::request& req) {

@@ -15,12 +15,15 @@
 #include "http/sim/internal.hpp"
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sodium.h>
+#include <stdexcept>
 #include <thread>
 
 namespace ls::mcsim {
@@ -153,7 +156,10 @@ std::string bearer_token(const http::request& req, bool& present) {
 
 http::response control_problem(unsigned status, std::string_view detail) {
   std::string_view title = status == 400   ? "Bad Request"
+                           : status == 401 ? "Unauthorized"
+                           : status == 403 ? "Forbidden"
                            : status == 404 ? "Not Found"
+                           : status == 415 ? "Unsupported Media Type"
                            : status == 405 ? "Method Not Allowed"
                            : status == 409 ? "Conflict"
                                            : "Error";
@@ -221,6 +227,44 @@ const http::router& control_routes() {
   return r;
 }
 
+using token_digest = std::array<unsigned char, crypto_generichash_BYTES>;
+
+/// Tokens are compared by their digests, so the comparison takes the same
+/// time whatever the length and content of what was sent.
+token_digest digest_of(std::string_view token) {
+  token_digest d{};
+  crypto_generichash(d.data(), d.size(),
+                     reinterpret_cast<const unsigned char*>(token.data()),
+                     token.size(), nullptr, 0);
+  return d;
+}
+
+/// At least 16 printable characters without spaces, as config's secrets.
+bool acceptable_control_token(std::string_view t) {
+  return t.size() >= 16 && std::all_of(t.begin(), t.end(), [](char c) {
+           return c > 0x20 && c < 0x7f;
+         });
+}
+
+/// The token of `Authorization: Bearer <token>`, or "".
+std::string_view control_bearer(const http::request& req) {
+  auto* auth = req.header("authorization");
+  if (!auth) return {};
+  std::string_view a = trim(*auth);
+  auto sp = a.find(' ');
+  if (sp == std::string_view::npos || !iequals(a.substr(0, sp), "bearer"))
+    return {};
+  return trim(a.substr(sp + 1));
+}
+
+/// application/json, parameters (charset) allowed.
+bool json_content_type(const http::request& req) {
+  auto* ct = req.header("content-type");
+  if (!ct) return false;
+  std::string_view v = *ct;
+  return iequals(trim(v.substr(0, v.find(';'))), "application/json");
+}
+
 bool valid_list_id(std::string_view id) {
   return id.size() == 10 && std::all_of(id.begin(), id.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -236,6 +280,13 @@ struct simulator::impl {
   explicit impl(options o) : opts(std::move(o)) {
     if (sodium_init() < 0)
       throw std::runtime_error("libsodium failed to start");
+    if (opts.control_token.empty())
+      opts.control_token = random_hex(64);
+    else if (!acceptable_control_token(opts.control_token))
+      throw std::invalid_argument(
+          "the simulator's control token must be at least 16 printable "
+          "characters without spaces");
+    control_digest = digest_of(opts.control_token);
     latency = opts.latency;
     max_connections = opts.max_connections;
     st.token_key = opts.token_key;
@@ -246,6 +297,7 @@ struct simulator::impl {
   ~impl() { stop(); }
 
   options opts;
+  token_digest control_digest{};
   std::mutex mu;
   state st;
   ms latency{0};
@@ -353,6 +405,8 @@ struct simulator::impl {
         std::lock_guard lk(mu);
         if (stopped)
           r = control_problem(503, "The simulator is stopped.");
+        else if (auto refusal = refuse_control(req))
+          r = std::move(*refusal);
         else
           r = control(req, released);
       }
@@ -499,6 +553,35 @@ struct simulator::impl {
 
   // -- the control surface --
 
+  /// Why a /_sim/ request is not heard, if it is not. A web page can send
+  /// simple cross-site requests (text/plain POSTs, no preflight) but can
+  /// neither read the token nor set Authorization or a JSON content type
+  /// without a CORS preflight, which this surface never grants.
+  std::optional<http::response> refuse_control(const http::request& req) {
+    // Only the simulator's own origin (its approve page, which has no script)
+    // could be a browser allowed here; a rebound DNS name is not it.
+    auto own = lower(st.base_url);
+    for (auto& [name, value] : req.headers)
+      if (name == "origin" && (own.empty() || lower(trim(value)) != own))
+        return control_problem(403, "The control surface does not answer "
+                                    "requests from other origins.");
+    auto given = control_bearer(req);
+    if (given.empty() ||
+        sodium_memcmp(digest_of(given).data(), control_digest.data(),
+                      control_digest.size()) != 0) {
+      auto r = control_problem(
+          401, given.empty() ? "The control surface needs the simulator's "
+                               "control token (Authorization: Bearer <token>)."
+                             : "The control token is wrong.");
+      r.set("www-authenticate", "Bearer realm=\"mailchimp-sim\"");
+      return r;
+    }
+    if (!req.body.empty() && !json_content_type(req))
+      return control_problem(
+          415, "A control request with a body must be application/json.");
+    return std::nullopt;
+  }
+
   http::response control(const http::request& req,
                          std::vector<hung_request>& released) {
     auto m = control_routes().match(req.method, req.path);
@@ -559,7 +642,13 @@ struct simulator::impl {
           if (!e.is_string())
             return control_problem(400,
                                    "redirect_uris must hold strings only.");
-          uris.emplace_back(e.get_string().value_unsafe());
+          std::string_view uri = e.get_string().value_unsafe();
+          if (auto problem = redirect_uri_problem(uri); !problem.empty())
+            return control_problem(
+                400, "redirect_uris[" + std::to_string(uris.size()) +
+                         "] must be an absolute http or https URL, " + problem +
+                         ".");
+          uris.emplace_back(uri);
         }
       } else {
         return control_problem(400, "redirect_uris must be an array.");
@@ -968,6 +1057,10 @@ http::request_handler simulator::handler() {
       // The responder, if dropped, answers 500.
     }
   };
+}
+
+const std::string& simulator::control_token() const {
+  return impl_->opts.control_token;
 }
 
 void simulator::set_base_url(std::string url) {

@@ -34,12 +34,19 @@ struct options {
   /// connected across restarts). Revocation is then remembered only until the
   /// restart. Empty: random tokens, forgotten on restart.
   std::string token_key{};
+  /// The secret every /_sim/ request must carry as `Authorization: Bearer
+  /// <token>` (the control surface can rewrite OAuth apps, so a web page must
+  /// not reach it). At least 16 printable characters without spaces; empty:
+  /// a random one, read with simulator::control_token().
+  std::string control_token{};
 };
 
 /// Thread-safe. The handler never blocks: latency and hangs use timers of their
 /// own.
 class simulator {
 public:
+  /// Throws std::invalid_argument when options::control_token is not empty
+  /// and too short or has spaces.
   explicit simulator(options opts = {});
   ~simulator();
   simulator(const simulator&) = delete;
@@ -47,6 +54,10 @@ public:
 
   /// Serves /oauth2/authorize|token|metadata, /3.0/… and /_sim/….
   http::request_handler handler();
+
+  /// The control surface's token (options::control_token, or the random one
+  /// made when that was empty). A secret: never log it.
+  const std::string& control_token() const;
 
   /// The base URL clients reach this simulator at, e.g. "http://127.0.0.1:3001"
   /// (used in the metadata's api_endpoint and login_url). Set once the port is

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <openssl/evp.h>
 #include <sodium.h>
@@ -243,6 +245,82 @@ bool looks_fake(std::string_view email) {
   for (auto t : reserved_tlds)
     if (domain.ends_with(t)) return true;
   return false;
+}
+
+std::string redirect_uri_problem(std::string_view uri, std::string* origin) {
+  for (char c : uri)
+    if (static_cast<unsigned char>(c) <= 0x20 ||
+        static_cast<unsigned char>(c) >= 0x7f)
+      return "with printable ASCII only (no spaces)";
+  auto sep = uri.find("://");
+  auto scheme = lower(uri.substr(0, sep));
+  // Anything else (javascript:, data:, a relative path) would turn the code
+  // redirect into script or a request to who knows where.
+  if (sep == std::string_view::npos || (scheme != "http" && scheme != "https"))
+    return "starting with http:// or https://";
+  if (uri.find('#') != std::string_view::npos)
+    return "without a fragment (#...)";
+  auto rest = uri.substr(sep + 3);
+  auto authority = rest.substr(0, rest.find_first_of("/?"));
+  if (authority.find('@') != std::string_view::npos)
+    return "without user info (user@)";
+  std::string_view host, port;
+  bool has_port = false;
+  if (authority.starts_with('[')) {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos || close < 3 ||
+        !std::all_of(authority.begin() + 1, authority.begin() + close,
+                     [](char c) {
+                       return std::isxdigit(static_cast<unsigned char>(c)) ||
+                              c == ':' || c == '.';
+                     }))
+      return "with a valid IPv6 address in brackets";
+    host = authority.substr(0, close + 1);
+    auto after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return "with a valid IPv6 address in brackets";
+      has_port = true;
+      port = after.substr(1);
+    }
+  } else {
+    auto colon = authority.find(':');
+    host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) {
+      has_port = true;
+      port = authority.substr(colon + 1);
+    }
+    if (host.empty()) return "with a host";
+    if (!std::all_of(host.begin(), host.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+                 c == '.' || c == '_';
+        }))
+      return "with a valid host name";
+  }
+  if (has_port) {
+    unsigned n = 0;
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(),
+                     [](char c) { return c >= '0' && c <= '9'; }) ||
+        (n = static_cast<unsigned>(std::stoul(std::string(port)))) == 0 ||
+        n > 65535)
+      return "with a port from 1 to 65535";
+  }
+  if (origin) {
+    *origin = scheme + "://" + lower(host);
+    if (has_port) *origin += ":" + std::string(port);
+  }
+  return {};
+}
+
+std::string base64(std::string_view bytes) {
+  std::string out(
+      sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL),
+      '\0');
+  sodium_bin2base64(out.data(), out.size(),
+                    reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(std::strlen(out.c_str()));
+  return out;
 }
 
 std::optional<std::string> query_param(std::string_view query,

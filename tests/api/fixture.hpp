@@ -52,6 +52,16 @@ inline std::string temp_dir(const std::string& tag) {
   return dir.string();
 }
 
+/// The control token (/_sim/) of the simulators the tests start, in process and
+/// standalone.
+inline const std::string test_sim_token = "test-sim-control-token-0123456789";
+
+/// The header that opens a simulator's control surface.
+inline std::map<std::string, std::string>
+sim_auth(const std::string& token = test_sim_token) {
+  return {{"authorization", "Bearer " + token}};
+}
+
 inline config::config test_config(const std::string& dir) {
   config::config cfg;
   cfg.server.listen = "127.0.0.1:0";
@@ -63,6 +73,7 @@ inline config::config test_config(const std::string& dir) {
   cfg.ratelimit.subscribe_per_handle = 0;
   cfg.log.level = "warn";
   cfg.mailchimp.sandbox_listen = "127.0.0.1:0";
+  cfg.mailchimp.sandbox_control_token = test_sim_token;
   return cfg;
 }
 

@@ -19,22 +19,23 @@ struct live_sim {
   explicit live_sim(int latency_ms)
       : process{{std::string{LS_BINARY_DIR} + "/mailchimp-sim", "--listen",
                  "127.0.0.1:0", "--empty", "--latency-ms",
-                 std::to_string(latency_ms)},
+                 std::to_string(latency_ms), "--control-token", test_sim_token},
                 R"(listening on http://127\.0\.0\.1:(\d+))"} {
     if (port() == 0) return;
     EXPECT_EQ(
         send(
             port(), "POST", "/_sim/apps",
             R"({"client_id":"live-app","client_secret":"live-secret-0123456789",
-                     "redirect_uris":["http://localhost:3000/dashboard/email-collection"]})")
+                     "redirect_uris":["http://localhost:3000/dashboard/email-collection"]})",
+            sim_auth())
             .status,
         201);
-    EXPECT_EQ(
-        send(port(), "POST", "/_sim/users", R"({"login":"creator","dc":"us7"})")
-            .status,
-        201);
+    EXPECT_EQ(send(port(), "POST", "/_sim/users",
+                   R"({"login":"creator","dc":"us7"})", sim_auth())
+                  .status,
+              201);
     auto list = send(port(), "POST", "/_sim/lists",
-                     R"({"user":"creator","name":"Fans"})");
+                     R"({"user":"creator","name":"Fans"})", sim_auth());
     list_id = str(list.json()["id"]);
   }
 
@@ -46,7 +47,8 @@ struct live_sim {
   /// The audience's email addresses, and how many members it has (a
   /// duplicate would make the count larger than the set).
   std::set<std::string> audience(size_t* count = nullptr) const {
-    auto members = send(port(), "GET", "/_sim/lists/" + list_id + "/members");
+    auto members = send(port(), "GET", "/_sim/lists/" + list_id + "/members",
+                        {}, sim_auth());
     auto mj = members.json();
     std::set<std::string> emails;
     size_t n = 0;

@@ -5,6 +5,8 @@
 #include "fixture.hpp"
 #include "http/codec/form.hpp"
 
+#include <fstream>
+
 namespace ls::test {
 
 /// Splits "http://127.0.0.1:1234/path?query" into port, path+query.
@@ -87,9 +89,21 @@ protected:
     EXPECT_EQ(r.status, 303) << r.body;
     return r.header("location");
   }
+  /// A call to the in-process simulator's control surface.
   reply sim(const std::string& method, const std::string& target,
             const std::string& body = {}) {
-    return send(split(svc->sandbox_url()).port, method, target, body);
+    return send(split(svc->sandbox_url()).port, method, target, body,
+                sim_auth(sim_token()));
+  }
+  /// The configured control token, or the random one the service wrote next
+  /// to its data.
+  std::string sim_token() const {
+    if (!cfg.mailchimp.sandbox_control_token.empty())
+      return cfg.mailchimp.sandbox_control_token;
+    std::ifstream f{cfg.storage.path + "/sandbox-control-token"};
+    std::string token;
+    std::getline(f, token);
+    return token;
   }
   /// Connects account `a` and chooses the sandbox audience called `name`;
   /// returns its id ("" on failure, with the failures recorded).

@@ -5,8 +5,11 @@
 #include "process.hpp"
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <regex>
+#include <sys/stat.h>
 
 using namespace ls::test;
 
@@ -215,7 +218,8 @@ protected:
   void adjust(ls::config::config& c) override {
     sim_process = std::make_unique<child_process>(
         std::vector<std::string>{std::string{LS_BINARY_DIR} + "/mailchimp-sim",
-                                 "--listen", "127.0.0.1:0", "--empty"},
+                                 "--listen", "127.0.0.1:0", "--empty",
+                                 "--control-token", test_sim_token},
         R"(listening on http://127\.0\.0\.1:(\d+))");
     ASSERT_NE(sim_process->port(), 0) << sim_process->log();
     auto p = sim_process->port();
@@ -224,15 +228,16 @@ protected:
         send(
             p, "POST", "/_sim/apps",
             R"({"client_id":"live-app","client_secret":"live-secret-0123456789",
-                       "redirect_uris":["http://localhost:3000/dashboard/email-collection"]})")
+                       "redirect_uris":["http://localhost:3000/dashboard/email-collection"]})",
+            sim_auth())
             .status,
         201);
-    ASSERT_EQ(
-        send(p, "POST", "/_sim/users", R"({"login":"creator","dc":"us7"})")
-            .status,
-        201);
-    auto list =
-        send(p, "POST", "/_sim/lists", R"({"user":"creator","name":"Fans"})");
+    ASSERT_EQ(send(p, "POST", "/_sim/users",
+                   R"({"login":"creator","dc":"us7"})", sim_auth())
+                  .status,
+              201);
+    auto list = send(p, "POST", "/_sim/lists",
+                     R"({"user":"creator","name":"Fans"})", sim_auth());
     ASSERT_EQ(list.status, 201);
     list_id = str(list.json()["id"]);
     c.mailchimp.mode = "live";
@@ -295,4 +300,74 @@ TEST_F(shipped_defaults, the_sandbox_connects_with_the_default_config) {
   auto lists = as(a.token, "GET", "/api/v1/integrations/mailchimp/audiences");
   ASSERT_EQ(lists.status, 200) << lists.body;
   EXPECT_EQ(simdjson::dom::array(lists.json()["items"]).size(), 2u);
+}
+
+TEST_F(shipped_defaults, the_sandbox_control_token_is_random_and_private) {
+  const auto path = cfg.storage.path + "/sandbox-control-token";
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0) << path;
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto token = sim_token();
+  EXPECT_EQ(token.size(), 64u);
+  auto sim_port = split(svc->sandbox_url()).port;
+  EXPECT_EQ(sim("GET", "/_sim/config").status, 200);
+  EXPECT_EQ(send(sim_port, "GET", "/_sim/config").status, 401);
+  // A new one at each start.
+  restart();
+  EXPECT_NE(sim_token(), token);
+  EXPECT_EQ(sim("GET", "/_sim/config").status, 200);
+  EXPECT_EQ(send(split(svc->sandbox_url()).port, "GET", "/_sim/config", {},
+                 sim_auth(token))
+                .status,
+            401);
+}
+
+TEST_F(mailchimp_connect, a_configured_sandbox_control_token_is_not_written) {
+  EXPECT_FALSE(
+      std::filesystem::exists(cfg.storage.path + "/sandbox-control-token"));
+  auto sim_port = split(svc->sandbox_url()).port;
+  EXPECT_EQ(send(sim_port, "GET", "/_sim/config", {}, sim_auth()).status, 200);
+  EXPECT_EQ(send(sim_port, "GET", "/_sim/config", {},
+                 sim_auth("another-token-0123456789"))
+                .status,
+            401);
+}
+
+TEST(standalone_sim_token, made_and_printed_when_none_is_given) {
+  child_process sim{{std::string{LS_BINARY_DIR} + "/mailchimp-sim", "--listen",
+                     "127.0.0.1:0", "--empty"},
+                    R"(listening on http://127\.0\.0\.1:(\d+))"};
+  ASSERT_NE(sim.port(), 0) << sim.log();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(sim.log(), m,
+                                std::regex{"control token: ([0-9a-f]{64})\n"}))
+      << sim.log();
+  EXPECT_EQ(
+      send(sim.port(), "GET", "/_sim/config", {}, sim_auth(m[1].str())).status,
+      200);
+  EXPECT_EQ(send(sim.port(), "GET", "/_sim/config").status, 401);
+}
+
+TEST(standalone_sim_token, a_given_one_is_used_and_never_printed) {
+  child_process sim{{std::string{LS_BINARY_DIR} + "/mailchimp-sim", "--listen",
+                     "127.0.0.1:0", "--empty", "--control-token",
+                     test_sim_token},
+                    R"(listening on http://127\.0\.0\.1:(\d+))"};
+  ASSERT_NE(sim.port(), 0) << sim.log();
+  EXPECT_EQ(sim.log().find("token"), std::string::npos) << sim.log();
+  EXPECT_EQ(send(sim.port(), "GET", "/_sim/config", {}, sim_auth()).status,
+            200);
+  EXPECT_EQ(send(sim.port(), "POST", "/_sim/reset", {},
+                 sim_auth("test-sim-control-token-012345678X"))
+                .status,
+            401);
+  // Too short a token stops it before it listens.
+  child_process bad{{std::string{LS_BINARY_DIR} + "/mailchimp-sim", "--listen",
+                     "127.0.0.1:0", "--control-token", "short"},
+                    R"(listening on http://127\.0\.0\.1:(\d+))",
+                    std::chrono::seconds(5)};
+  EXPECT_EQ(bad.port(), 0);
+  EXPECT_NE(bad.log().find("at least 16 printable characters"),
+            std::string::npos)
+      << bad.log();
 }

@@ -10,6 +10,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const http = require('node:http');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -38,6 +39,9 @@ function freePort() {
 }
 
 let dir, server, serverLog = '', base, simBase, port, browser, context, page;
+// The in-process simulator's control token (mailchimp.sandbox_control_token): the test seeds
+// and injects faults through /_sim/, which answers nobody else.
+const simToken = crypto.randomBytes(32).toString('hex');
 const problems = []; // page errors, CSP refusals and other console errors
 const frames = []; // live-event frames the main page received, for the failure log
 
@@ -76,6 +80,7 @@ secret_key_file = "${dir}/secret.key"
 mode = "sandbox"
 redirect_uris = ["${base}/dashboard/email-collection"]
 sandbox_listen = "127.0.0.1:${simPort}"
+sandbox_control_token = "${simToken}"
 request_timeout = "20s"
 [webhooks]
 allow_private_targets = true
@@ -114,7 +119,10 @@ async function stopServer() {
 async function sim(method, target, body) {
   const res = await fetch(simBase + target, {
     method,
-    headers: body ? { 'content-type': 'application/json' } : {},
+    headers: {
+      authorization: `Bearer ${simToken}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
     signal: AbortSignal.timeout(5000),
   });

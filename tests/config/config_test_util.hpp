@@ -45,6 +45,7 @@ inline const std::vector<std::string>& all_keys() {
       "mailchimp.batch_size",
       "mailchimp.request_timeout",
       "mailchimp.sandbox_listen",
+      "mailchimp.sandbox_control_token",
       "webhooks.allow_private_targets",
       "webhooks.timeout",
       "ratelimit.subscribe_per_ip",

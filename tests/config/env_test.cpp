@@ -37,6 +37,8 @@ TEST(Env, EveryKeyHasAVariable) {
       {"LINKSTACKED_MAILCHIMP_BATCH_SIZE", "100"},
       {"LINKSTACKED_MAILCHIMP_REQUEST_TIMEOUT", "30s"},
       {"LINKSTACKED_MAILCHIMP_SANDBOX_LISTEN", "127.0.0.1:4001"},
+      {"LINKSTACKED_MAILCHIMP_SANDBOX_CONTROL_TOKEN",
+       "a-sim-control-token-0123"},
       {"LINKSTACKED_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true"},
       {"LINKSTACKED_WEBHOOKS_TIMEOUT", "500ms"},
       {"LINKSTACKED_RATELIMIT_SUBSCRIBE_PER_IP", "0"},
@@ -67,6 +69,7 @@ TEST(Env, EveryKeyHasAVariable) {
   EXPECT_EQ(c.mailchimp.batch_size, 100u);
   EXPECT_EQ(c.mailchimp.request_timeout, 30s);
   EXPECT_EQ(c.mailchimp.sandbox_listen, "127.0.0.1:4001");
+  EXPECT_EQ(c.mailchimp.sandbox_control_token, "a-sim-control-token-0123");
   EXPECT_TRUE(c.webhooks.allow_private_targets);
   EXPECT_EQ(c.webhooks.timeout, 500ms);
   EXPECT_EQ(c.ratelimit.subscribe_per_ip, 0u);

@@ -39,6 +39,7 @@ max_connections = 10
 batch_size = 250
 request_timeout = "90s"
 sandbox_listen = "0.0.0.0:4001"
+sandbox_control_token = "sim-control-0123456789"
 
 [webhooks]
 allow_private_targets = true
@@ -78,6 +79,7 @@ format = "json"
   EXPECT_EQ(c.mailchimp.batch_size, 250u);
   EXPECT_EQ(c.mailchimp.request_timeout, 90s);
   EXPECT_EQ(c.mailchimp.sandbox_listen, "0.0.0.0:4001");
+  EXPECT_EQ(c.mailchimp.sandbox_control_token, "sim-control-0123456789");
   EXPECT_TRUE(c.webhooks.allow_private_targets);
   EXPECT_EQ(c.webhooks.timeout, 5s);
   EXPECT_EQ(c.ratelimit.subscribe_per_ip, 0u);
@@ -403,7 +405,15 @@ INSTANTIATE_TEST_SUITE_P(
                  "at least 16 printable characters without spaces"},
         bad_case{"metrics", "token", R"("tab\tin-the-token-0123")",
                  "at least 16 printable characters without spaces"},
-        bad_case{"metrics", "token", "true", "(got true)"}));
+        bad_case{"metrics", "token", "true", "(got true)"},
+        // the sandbox's control token
+        bad_case{"mailchimp", "sandbox_control_token", R"("short")",
+                 "must be empty (a random one per start) or at least 16 "
+                 "printable characters without spaces (got a string of 5 "
+                 "characters)"},
+        bad_case{"mailchimp", "sandbox_control_token",
+                 R"("has spaces in it 0123456")",
+                 "at least 16 printable characters without spaces"}));
 
 TEST(Parse, SecretsAreNotEchoed) {
   auto e = error_of("[admin]\ntoken = \"hunter2-secret\"\n");
@@ -413,6 +423,9 @@ TEST(Parse, SecretsAreNotEchoed) {
   EXPECT_EQ(e.key(), "metrics.token");
   EXPECT_THAT(e.what(), testing::Not(HasSubstr("hunter2")));
   EXPECT_THAT(e.what(), HasSubstr("a string of 27 characters"));
+  e = error_of("[mailchimp]\nsandbox_control_token = \"hunter2 secret\"\n");
+  EXPECT_THAT(e.what(), testing::Not(HasSubstr("hunter2")));
+  EXPECT_THAT(e.what(), HasSubstr("a string of 14 characters"));
 }
 
 TEST(Parse, MetricsTokenIsOptional) {

@@ -42,6 +42,8 @@ TEST(ShippedConfig, ParsesAndEqualsTheDefaultsFieldByField) {
   EXPECT_EQ(c.mailchimp.batch_size, d.mailchimp.batch_size);
   EXPECT_EQ(c.mailchimp.request_timeout, d.mailchimp.request_timeout);
   EXPECT_EQ(c.mailchimp.sandbox_listen, d.mailchimp.sandbox_listen);
+  EXPECT_EQ(c.mailchimp.sandbox_control_token,
+            d.mailchimp.sandbox_control_token);
   EXPECT_EQ(c.webhooks.allow_private_targets, d.webhooks.allow_private_targets);
   EXPECT_EQ(c.webhooks.timeout, d.webhooks.timeout);
   EXPECT_EQ(c.ratelimit.subscribe_per_ip, d.ratelimit.subscribe_per_ip);

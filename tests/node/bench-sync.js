@@ -5,11 +5,13 @@
 // 500 members a call, 9 calls in flight. It measures its own CPU (process.cpuUsage()) for the
 // push alone (the CSV is read first, measured apart), and prints one JSON line on stdout.
 //
-//   node tests/node/bench-sync.js --sim http://127.0.0.1:PORT --user LOGIN --csv FILE
-//        [--concurrency 9] [--batch 500] [--timeout-s 900]
+//   MAILCHIMP_SIM_CONTROL_TOKEN=TOKEN node tests/node/bench-sync.js --sim http://127.0.0.1:PORT
+//        --user LOGIN --csv FILE [--concurrency 9] [--batch 500] [--timeout-s 900]
 //
 // The audience and an access token come from the simulator's control surface (/_sim/lists,
-// /_sim/tokens): a script like this would use an API key; the calls are the same.
+// /_sim/tokens), opened by its control token (the simulator's --control-token, here from the
+// environment as the simulator also takes it): a script like this would use an API key; the
+// calls are the same.
 'use strict';
 
 const fs = require('node:fs');
@@ -33,17 +35,18 @@ function args() {
         process.exit(2);
     }
   }
-  if (!o.sim || !o.user || !o.csv) {
-    console.error('usage: node bench-sync.js --sim URL --user LOGIN --csv FILE [--concurrency 9] [--batch 500]');
+  o.controlToken = process.env.MAILCHIMP_SIM_CONTROL_TOKEN;
+  if (!o.sim || !o.user || !o.csv || !o.controlToken) {
+    console.error('usage: MAILCHIMP_SIM_CONTROL_TOKEN=TOKEN node bench-sync.js --sim URL --user LOGIN --csv FILE [--concurrency 9] [--batch 500]');
     process.exit(2);
   }
   return o;
 }
 
-async function control(base, method, route, body) {
+async function control(base, token, method, route, body) {
   const res = await fetch(base + route, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -150,8 +153,8 @@ async function main() {
   const readCpu = process.cpuUsage(cpu0);
   const members = batches.reduce((n, b) => n + b.length, 0);
 
-  const list = await control(o.sim, 'POST', '/_sim/lists', { user: o.user, name: 'Node client benchmark' });
-  const { access_token } = await control(o.sim, 'POST', '/_sim/tokens', { user: o.user });
+  const list = await control(o.sim, o.controlToken, 'POST', '/_sim/lists', { user: o.user, name: 'Node client benchmark' });
+  const { access_token } = await control(o.sim, o.controlToken, 'POST', '/_sim/tokens', { user: o.user });
   // The client builds https://<server>.api.mailchimp.com/3.0; point it at the simulator
   // (ApiClient.basePath), as tests/node/fidelity.test.js does.
   mailchimp.setConfig({ accessToken: access_token, server: 'us19' });

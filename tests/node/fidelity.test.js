@@ -19,13 +19,15 @@ const simBinary =
 let sim;
 let base;
 let listId;
+// The simulator's control surface answers only this token (--control-token).
+const controlToken = crypto.randomBytes(32).toString('hex');
 
 const hash = (email) => crypto.createHash('md5').update(email.trim().toLowerCase()).digest('hex');
 
 async function control(method, route, body) {
   const res = await fetch(base + route, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${controlToken}` },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -45,7 +47,7 @@ async function rejection(promise) {
 
 function startSimulator() {
   return new Promise((resolve, reject) => {
-    const child = spawn(simBinary, ['--listen', '127.0.0.1:0', '--empty'], {
+    const child = spawn(simBinary, ['--listen', '127.0.0.1:0', '--empty', '--control-token', controlToken], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -157,10 +157,15 @@ protected:
     return call(method, target, body, {{"Authorization", "Bearer " + token}});
   }
 
-  /// A control-surface call.
+  /// A control-surface call, with the control token.
   reply ctl(std::string_view method, std::string_view target,
             std::string_view body = {}) {
-    return call(method, target, body);
+    return call(method, target, body, control_auth());
+  }
+
+  /// The header that opens the control surface.
+  header_list control_auth() const {
+    return {{"Authorization", "Bearer " + sim_->control_token()}};
   }
 
   std::string token_for(const std::string& login = {}) {
