@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <simdjson.h>
+#include <unordered_map>
 
 namespace ls::api {
 
@@ -42,64 +43,120 @@ const char* value::kind_name(kind_t k) {
 
 namespace {
 
-constexpr int max_depth = 16;
-
-bool convert(simdjson::dom::element e, value& out, int depth) {
-  if (depth > max_depth) return false;
-  using simdjson::dom::element_type;
-  switch (e.type()) {
-  case element_type::OBJECT:
-    out.kind = value::object;
-    for (auto [k, v] : simdjson::dom::object(e)) {
-      value child;
-      if (!convert(v, child, depth + 1)) return false;
-      std::string key{k};
-      // Duplicate keys: the last one wins, as in most JSON readers.
-      auto it = std::find_if(out.members.begin(), out.members.end(),
-                             [&](auto& m) { return m.first == key; });
-      if (it != out.members.end())
-        it->second = std::move(child);
-      else
-        out.members.emplace_back(std::move(key), std::move(child));
-    }
-    return true;
-  case element_type::ARRAY:
-    out.kind = value::array;
-    for (auto v : simdjson::dom::array(e)) {
-      value child;
-      if (!convert(v, child, depth + 1)) return false;
-      out.items.push_back(std::move(child));
-    }
-    return true;
-  case element_type::STRING:
-    out.kind = value::string;
-    out.s = std::string{std::string_view(e)};
-    return true;
-  case element_type::INT64:
-    out.kind = value::number;
-    out.n = static_cast<double>(int64_t(e));
-    out.integral = true;
-    return true;
-  case element_type::UINT64:
-    out.kind = value::number;
-    out.n = static_cast<double>(uint64_t(e));
-    out.integral = true;
-    return true;
-  case element_type::DOUBLE:
-    out.kind = value::number;
-    out.n = double(e);
-    out.integral = std::floor(out.n) == out.n;
-    return true;
-  case element_type::BOOL:
-    out.kind = value::boolean;
-    out.b = bool(e);
-    return true;
-  case element_type::NULL_VALUE:
-    out.kind = value::null;
-    return true;
-  }
-  return false;
+std::string too_many_keys() {
+  return "an object in the body has more than " +
+         std::to_string(input_limits::max_keys_per_object) + " keys";
 }
+
+std::string too_many_values() {
+  return "the body has more than " + std::to_string(input_limits::max_values) +
+         " values";
+}
+
+/// Finds members by key in O(1), so building an object of n keys is linear.
+/// Small objects (nearly all) are searched directly.
+class member_index {
+public:
+  value* find(value& obj, std::string_view key) {
+    if (obj.members.size() <= small) {
+      for (auto& [k, v] : obj.members)
+        if (k == key) return &v;
+      return nullptr;
+    }
+    if (by_key_.empty())
+      for (size_t i = 0; i < obj.members.size(); ++i)
+        by_key_.emplace(obj.members[i].first, i);
+    auto it = by_key_.find(std::string{key});
+    return it == by_key_.end() ? nullptr : &obj.members[it->second].second;
+  }
+  /// Call after obj.members.emplace_back(key, …).
+  void added(value& obj) {
+    if (!by_key_.empty())
+      by_key_.emplace(obj.members.back().first, obj.members.size() - 1);
+  }
+
+private:
+  static constexpr size_t small = 8;
+  std::unordered_map<std::string, size_t> by_key_;
+};
+
+struct converter {
+  size_t values = 0;
+  std::string error;
+
+  bool count_one() {
+    if (++values <= input_limits::max_values) return true;
+    error = too_many_values();
+    return false;
+  }
+
+  bool convert(simdjson::dom::element e, value& out, int depth) {
+    if (depth > input_limits::max_depth) {
+      error = "the JSON is nested too deeply";
+      return false;
+    }
+    if (!count_one()) return false;
+    using simdjson::dom::element_type;
+    switch (e.type()) {
+    case element_type::OBJECT: {
+      out.kind = value::object;
+      member_index index;
+      for (auto [k, v] : simdjson::dom::object(e)) {
+        value child;
+        if (!convert(v, child, depth + 1)) return false;
+        // Duplicate keys: the last one wins, as in most JSON readers.
+        if (auto* existing = index.find(out, k)) {
+          *existing = std::move(child);
+          continue;
+        }
+        if (out.members.size() == input_limits::max_keys_per_object) {
+          error = too_many_keys();
+          return false;
+        }
+        out.members.emplace_back(std::string{k}, std::move(child));
+        index.added(out);
+      }
+      return true;
+    }
+    case element_type::ARRAY:
+      out.kind = value::array;
+      for (auto v : simdjson::dom::array(e)) {
+        value child;
+        if (!convert(v, child, depth + 1)) return false;
+        out.items.push_back(std::move(child));
+      }
+      return true;
+    case element_type::STRING:
+      out.kind = value::string;
+      out.s = std::string{std::string_view(e)};
+      return true;
+    case element_type::INT64:
+      out.kind = value::number;
+      out.n = static_cast<double>(int64_t(e));
+      out.integral = true;
+      return true;
+    case element_type::UINT64:
+      out.kind = value::number;
+      out.n = static_cast<double>(uint64_t(e));
+      out.integral = true;
+      return true;
+    case element_type::DOUBLE:
+      out.kind = value::number;
+      out.n = double(e);
+      out.integral = std::floor(out.n) == out.n;
+      return true;
+    case element_type::BOOL:
+      out.kind = value::boolean;
+      out.b = bool(e);
+      return true;
+    case element_type::NULL_VALUE:
+      out.kind = value::null;
+      return true;
+    }
+    error = "the JSON has a value of an unknown kind";
+    return false;
+  }
+};
 
 } // namespace
 
@@ -113,35 +170,50 @@ std::optional<value> parse_json(std::string_view body, std::string& error) {
     return std::nullopt;
   }
   value v;
-  if (!convert(root, v, 0)) {
-    error = "the JSON is nested too deeply";
+  converter conv;
+  if (!conv.convert(root, v, 0)) {
+    error = std::move(conv.error);
     return std::nullopt;
   }
   return v;
 }
 
 std::optional<value> parse_form(std::string_view body, std::string& error) {
+  // Refused before decoding anything: every '&' may start a pair.
+  if (static_cast<size_t>(std::count(body.begin(), body.end(), '&')) >=
+      input_limits::max_values) {
+    error = too_many_values();
+    return std::nullopt;
+  }
   auto pairs = form::parse(body);
   if (!pairs) {
     error = "the form body has a malformed %-escape";
     return std::nullopt;
   }
+  if (pairs->size() > input_limits::max_values) {
+    error = too_many_values();
+    return std::nullopt;
+  }
   value root;
   root.kind = value::object;
-  auto member = [](value& obj, const std::string& key) -> value* {
-    for (auto& [k, v] : obj.members)
-      if (k == key) return &v;
-    return nullptr;
-  };
-  // A string, or an array of strings once the key repeats.
-  auto add = [](value* existing, value& obj, const std::string& key,
-                std::string v) {
+  member_index root_index;
+  // One index per nested object ("fields" of fields[key]), by its key.
+  std::unordered_map<std::string, member_index> nested_index;
+  // A string, or an array of strings once the key repeats. False when a new
+  // key would pass max_keys_per_object.
+  auto add = [&error](value* existing, value& obj, member_index& index,
+                      const std::string& key, std::string v) {
     value item;
     item.kind = value::string;
     item.s = std::move(v);
     if (!existing) {
+      if (obj.members.size() == input_limits::max_keys_per_object) {
+        error = too_many_keys();
+        return false;
+      }
       obj.members.emplace_back(key, std::move(item));
-      return;
+      index.added(obj);
+      return true;
     }
     if (existing->kind != value::array) {
       value first = std::move(*existing);
@@ -150,6 +222,7 @@ std::optional<value> parse_form(std::string_view body, std::string& error) {
       existing->items.push_back(std::move(first));
     }
     existing->items.push_back(std::move(item));
+    return true;
   };
   auto mixed = [&error](const std::string& key) {
     error = "the form gives \"" + key + "\" both as a value and as " + key +
@@ -161,20 +234,27 @@ std::optional<value> parse_form(std::string_view body, std::string& error) {
     bool nested = open != std::string::npos && open > 0 && k.back() == ']';
     auto outer = nested ? k.substr(0, open) : k;
     auto inner = nested ? k.substr(open + 1, k.size() - open - 2) : "";
-    value* existing = member(root, outer);
+    value* existing = root_index.find(root, outer);
     if (inner.empty()) { // "tags=a", and "tags[]=a&tags[]=b" as "tags=a&tags=b"
       if (existing && existing->kind == value::object) return mixed(outer);
-      add(existing, root, outer, v);
+      if (!add(existing, root, root_index, outer, v)) return std::nullopt;
       continue;
     }
     if (existing && existing->kind != value::object) return mixed(outer);
     if (!existing) {
+      if (root.members.size() == input_limits::max_keys_per_object) {
+        error = too_many_keys();
+        return std::nullopt;
+      }
       value o;
       o.kind = value::object;
       root.members.emplace_back(outer, std::move(o));
+      root_index.added(root);
       existing = &root.members.back().second;
     }
-    add(member(*existing, inner), *existing, inner, v);
+    auto& index = nested_index[outer];
+    if (!add(index.find(*existing, inner), *existing, index, inner, v))
+      return std::nullopt;
   }
   return root;
 }

@@ -39,13 +39,23 @@ struct value {
   static const char* kind_name(kind_t k);
 };
 
-/// Parses a JSON body; nullopt with `error` set when malformed or nested too
-/// deep.
+/// Bounds on the shape of one request body, so that reading it costs time and
+/// memory linear in its size whatever the shape (a stranger chooses it).
+struct input_limits {
+  static constexpr int max_depth = 16;
+  static constexpr size_t max_keys_per_object = 1000;
+  /// Every value counts, containers included (a form: every pair).
+  static constexpr size_t max_values = 10000;
+};
+
+/// Parses a JSON body; nullopt with `error` set when malformed or beyond
+/// input_limits.
 std::optional<value> parse_json(std::string_view body, std::string& error);
 
 /// A form body: `fields[key]=v` becomes {"fields":{"key":"v"}}; repeated keys
 /// (and `tags[]=v`) become arrays. nullopt with `error` set on a malformed
-/// %-escape, or when a key comes both as `k=v` (or `k[]=v`) and as `k[i]=v`.
+/// %-escape, when a key comes both as `k=v` (or `k[]=v`) and as `k[i]=v`, or
+/// beyond input_limits.
 std::optional<value> parse_form(std::string_view body, std::string& error);
 
 /// Reads fields of an object, collecting errors.

@@ -89,4 +89,83 @@ TEST(parse_json, tree_and_errors) {
   EXPECT_EQ(error, "the JSON is nested too deeply");
 }
 
+using ls::api::input_limits;
+
+std::string json_error(const std::string& body) {
+  std::string error;
+  EXPECT_EQ(parse_json(body, error), std::nullopt) << body.substr(0, 80);
+  return error;
+}
+
+std::string json_object(size_t keys, const std::string& prefix = "k") {
+  std::string b = "{";
+  for (size_t i = 0; i < keys; ++i)
+    b += (i ? ",\"" : "\"") + prefix + std::to_string(i) + "\":1";
+  return b + "}";
+}
+
+TEST(input_limits, keys_per_object) {
+  std::string error;
+  auto at_limit =
+      parse_json(json_object(input_limits::max_keys_per_object), error);
+  ASSERT_TRUE(at_limit) << error;
+  EXPECT_EQ(at_limit->members.size(), input_limits::max_keys_per_object);
+  EXPECT_NE(json_error(json_object(input_limits::max_keys_per_object + 1))
+                .find("more than 1000 keys"),
+            std::string::npos);
+  // Repeated keys are one key (the last wins), however many there are.
+  std::string repeated = "{";
+  for (int i = 0; i < 5000; ++i)
+    repeated += std::string(i ? "," : "") + "\"k" + std::to_string(i % 20) +
+                "\":" + std::to_string(i);
+  repeated += "}";
+  auto v = parse_json(repeated, error);
+  ASSERT_TRUE(v) << error;
+  ASSERT_EQ(v->members.size(), 20u);
+  EXPECT_EQ(v->get("k0")->n, 4980);
+  EXPECT_EQ(v->get("k19")->n, 4999);
+}
+
+TEST(input_limits, values_per_body) {
+  std::string many = "[";
+  for (size_t i = 0; i < input_limits::max_values; ++i)
+    many += i ? ",1" : "1";
+  many += "]";
+  EXPECT_NE(json_error(many).find("more than 10000 values"), std::string::npos);
+  std::string error;
+  // 9,999 numbers and the array holding them: exactly the limit.
+  EXPECT_TRUE(parse_json(many.substr(0, many.size() - 3) + "]", error))
+      << error;
+}
+
+TEST(input_limits, depth) {
+  std::string deep(input_limits::max_depth + 2, '[');
+  deep += std::string(input_limits::max_depth + 2, ']');
+  EXPECT_NE(json_error(deep).find("nested too deeply"), std::string::npos);
+}
+
+TEST(input_limits, form_keys_and_pairs) {
+  std::string keys;
+  for (size_t i = 0; i <= input_limits::max_keys_per_object; ++i)
+    keys += (i ? "&k" : "k") + std::to_string(i) + "=1";
+  EXPECT_NE(form_error(keys).find("more than 1000 keys"), std::string::npos);
+  std::string nested;
+  for (size_t i = 0; i <= input_limits::max_keys_per_object; ++i)
+    nested += (i ? "&fields[k" : "fields[k") + std::to_string(i) + "]=1";
+  EXPECT_NE(form_error(nested).find("more than 1000 keys"), std::string::npos);
+  // 149,000 pairs (the attack of issue 12: 33 s of CPU before) are refused.
+  std::string pairs;
+  for (int i = 0; i < 149000; ++i)
+    pairs += (i ? "&a" : "a") + std::to_string(i % 500) + "=";
+  EXPECT_NE(form_error(pairs).find("more than 10000 values"),
+            std::string::npos);
+  // Repeats of a few keys within the limits: arrays, as before.
+  std::string repeats;
+  for (int i = 0; i < 9000; ++i)
+    repeats += (i ? "&tags=" : "tags=") + std::to_string(i);
+  auto v = form(repeats);
+  ASSERT_EQ(v.members.size(), 1u);
+  EXPECT_EQ(v.members[0].second.items.size(), 9000u);
+}
+
 } // namespace

@@ -13,6 +13,7 @@
 #include "fuzz.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace {
@@ -83,9 +84,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   bool mixed = std::any_of(plain.begin(), plain.end(),
                            [&](auto& k) { return nested.count(k) > 0; });
-  FUZZ_CHECK(tree.has_value() == !mixed, in);
+  // The input limits: every pair is a value; top-level keys and the inner keys
+  // of each k[i] object are keys of one object.
+  using limits = ls::api::input_limits;
+  std::map<std::string, std::set<std::string>> inner_keys;
+  for (auto& [k, v] : *pairs) {
+    auto open = k.find('[');
+    if (open != std::string::npos && open > 0 && k.back() == ']' &&
+        open + 2 < k.size())
+      inner_keys[k.substr(0, open)].insert(
+          k.substr(open + 1, k.size() - open - 2));
+  }
+  std::set<std::string> top = plain;
+  top.insert(nested.begin(), nested.end());
+  bool over = pairs->size() > limits::max_values ||
+              static_cast<size_t>(std::count(in.begin(), in.end(), '&')) >=
+                  limits::max_values ||
+              top.size() > limits::max_keys_per_object ||
+              std::any_of(inner_keys.begin(), inner_keys.end(), [](auto& e) {
+                return e.second.size() > limits::max_keys_per_object;
+              });
+  FUZZ_CHECK(tree.has_value() == (!mixed && !over), in);
   if (!tree) {
-    FUZZ_CHECK(error.find("both as a value and as") != std::string::npos, in);
+    FUZZ_CHECK(error.find("both as a value and as") != std::string::npos ||
+                   error.find("more than") != std::string::npos,
+               in);
     return 0;
   }
   std::string body;

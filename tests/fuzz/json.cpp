@@ -77,8 +77,20 @@ bool same(const value& a, const value& b) {
   return false;
 }
 
+/// Every value of the tree (containers included), for input_limits.
+size_t count_values(const value& v) {
+  size_t n = 1;
+  for (auto& item : v.items)
+    n += count_values(item);
+  for (auto& [k, m] : v.members)
+    n += count_values(m);
+  return n;
+}
+
 void check_tree(const value& v, int depth, std::string_view in) {
   FUZZ_CHECK(depth <= 17, in); // max_depth 16 below the root
+  FUZZ_CHECK(v.members.size() <= ls::api::input_limits::max_keys_per_object,
+             in);
   switch (v.kind) {
   case value::number:
     FUZZ_CHECK(std::isfinite(v.n), in);
@@ -157,6 +169,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   FUZZ_CHECK(error.empty(), in);
+  FUZZ_CHECK(count_values(*v) <= ls::api::input_limits::max_values, in);
   check_tree(*v, 0, in);
 
   ls::json::writer w;
