@@ -19,6 +19,8 @@ app::app(caf::actor_system& s, config::config c,
     : sys(&s), cfg(std::move(c)), db(std::move(d)), stats(std::move(m)),
       store(std::move(st)), subscribe_per_ip(cfg.ratelimit.subscribe_per_ip),
       subscribe_per_handle(cfg.ratelimit.subscribe_per_handle),
+      signup_per_ip(cfg.ratelimit.signup_per_ip),
+      connect_per_account(cfg.ratelimit.connect_per_account),
       cookie_secure(cfg.server.public_url.rfind("https://", 0) == 0) {}
 
 int64_t app::oauth_now() const {
@@ -149,65 +151,57 @@ struct route_def {
   const char* pattern;
   handler_fn fn;
   bool needs_auth;
-  bool blocking; ///< CPU-heavy (password hashing): runs on a thread of its own
 };
 
 const route_def routes[] = {
-    {"GET", "/healthz", healthz, false, false},
-    {"GET", "/metrics", metrics_text, false, false},
-    {"POST", "/api/v1/accounts", signup, false, true},
-    {"POST", "/api/v1/session", sign_in, false, true},
-    {"DELETE", "/api/v1/session", sign_out, false, false},
-    {"GET", "/api/v1/me", get_me, true, false},
-    {"POST", "/api/v1/me/api-token", rotate_api_token, true, false},
-    {"POST", "/api/v1/campaigns", create_campaign, true, false},
-    {"GET", "/api/v1/campaigns", list_campaigns, true, false},
-    {"GET", "/api/v1/campaigns/{id}", get_campaign, true, false},
-    {"PUT", "/api/v1/campaigns/{id}", replace_campaign, true, false},
-    {"DELETE", "/api/v1/campaigns/{id}", delete_campaign, true, false},
-    {"GET", "/p/{handle}", profile_page, false, false},
-    {"POST", "/api/v1/public/{handle}/subscribe", public_subscribe, false,
-     false},
-    {"GET", "/api/v1/subscribers", list_subscribers, true, false},
-    {"GET", "/api/v1/subscribers/stats", subscriber_stats, true, false},
-    {"GET", "/api/v1/subscribers/{id}", get_subscriber, true, false},
-    {"PATCH", "/api/v1/subscribers/{id}", patch_subscriber, true, false},
-    {"DELETE", "/api/v1/subscribers/{id}", delete_subscriber, true, false},
-    {"GET", "/api/v1/exports/subscribers.csv", export_csv, true, false},
-    {"GET", "/api/v1/integrations", integrations_overview, true, false},
-    {"GET", "/api/v1/integrations/mailchimp/connect", mailchimp_connect, true,
-     false},
-    {"GET", "/api/v1/integrations/mailchimp/audiences", list_audiences, true,
-     false},
-    {"POST", "/api/v1/integrations/mailchimp/audiences", create_audience, true,
-     false},
-    {"PUT", "/api/v1/integrations/mailchimp/audience", choose_audience, true,
-     false},
-    {"DELETE", "/api/v1/integrations/mailchimp", mailchimp_disconnect, true,
-     false},
-    {"GET", "/dashboard/email-collection", dashboard_page, false, false},
-    {"GET", "/dashboard/assets/{name}", dashboard_asset, false, false},
-    {"POST", "/api/v1/sync-jobs", create_job, true, false},
-    {"GET", "/api/v1/sync-jobs", list_jobs, true, false},
-    {"GET", "/api/v1/sync-jobs/{id}", get_job, true, false},
-    {"POST", "/api/v1/sync-jobs/{id}/cancel", cancel_job, true, false},
-    {"POST", "/api/v1/sync-jobs/{id}/retry", retry_job, true, false},
-    {"GET", "/api/v1/sync-jobs/{id}/file.csv", handoff_file, true, false},
-    {"POST", "/api/v1/sync-jobs/{id}/complete", complete_job, true, false},
-    {"PUT", "/api/v1/integrations/webhook", put_webhook, true, true},
-    {"GET", "/api/v1/integrations/webhook", get_webhook, true, false},
-    {"DELETE", "/api/v1/integrations/webhook", delete_webhook, true, false},
+    {"GET", "/healthz", healthz, false},
+    {"GET", "/metrics", metrics_text, false},
+    {"POST", "/api/v1/accounts", signup, false},
+    {"POST", "/api/v1/session", sign_in, false},
+    {"DELETE", "/api/v1/session", sign_out, false},
+    {"GET", "/api/v1/me", get_me, true},
+    {"POST", "/api/v1/me/api-token", rotate_api_token, true},
+    {"POST", "/api/v1/campaigns", create_campaign, true},
+    {"GET", "/api/v1/campaigns", list_campaigns, true},
+    {"GET", "/api/v1/campaigns/{id}", get_campaign, true},
+    {"PUT", "/api/v1/campaigns/{id}", replace_campaign, true},
+    {"DELETE", "/api/v1/campaigns/{id}", delete_campaign, true},
+    {"GET", "/p/{handle}", profile_page, false},
+    {"POST", "/api/v1/public/{handle}/subscribe", public_subscribe, false},
+    {"GET", "/api/v1/subscribers", list_subscribers, true},
+    {"GET", "/api/v1/subscribers/stats", subscriber_stats, true},
+    {"GET", "/api/v1/subscribers/{id}", get_subscriber, true},
+    {"PATCH", "/api/v1/subscribers/{id}", patch_subscriber, true},
+    {"DELETE", "/api/v1/subscribers/{id}", delete_subscriber, true},
+    {"GET", "/api/v1/exports/subscribers.csv", export_csv, true},
+    {"GET", "/api/v1/integrations", integrations_overview, true},
+    {"GET", "/api/v1/integrations/mailchimp/connect", mailchimp_connect, true},
+    {"GET", "/api/v1/integrations/mailchimp/audiences", list_audiences, true},
+    {"POST", "/api/v1/integrations/mailchimp/audiences", create_audience, true},
+    {"PUT", "/api/v1/integrations/mailchimp/audience", choose_audience, true},
+    {"DELETE", "/api/v1/integrations/mailchimp", mailchimp_disconnect, true},
+    {"GET", "/dashboard/email-collection", dashboard_page, false},
+    {"GET", "/dashboard/assets/{name}", dashboard_asset, false},
+    {"POST", "/api/v1/sync-jobs", create_job, true},
+    {"GET", "/api/v1/sync-jobs", list_jobs, true},
+    {"GET", "/api/v1/sync-jobs/{id}", get_job, true},
+    {"POST", "/api/v1/sync-jobs/{id}/cancel", cancel_job, true},
+    {"POST", "/api/v1/sync-jobs/{id}/retry", retry_job, true},
+    {"GET", "/api/v1/sync-jobs/{id}/file.csv", handoff_file, true},
+    {"POST", "/api/v1/sync-jobs/{id}/complete", complete_job, true},
+    {"PUT", "/api/v1/integrations/webhook", put_webhook, true},
+    {"GET", "/api/v1/integrations/webhook", get_webhook, true},
+    {"DELETE", "/api/v1/integrations/webhook", delete_webhook, true},
     {"POST", "/api/v1/integrations/webhook/rotate-secret",
-     rotate_webhook_secret, true, false},
-    {"POST", "/api/v1/integrations/webhook/test", test_webhook, true, false},
-    {"GET", "/api/v1/integrations/webhook/deliveries", list_deliveries, true,
-     false},
+     rotate_webhook_secret, true},
+    {"POST", "/api/v1/integrations/webhook/test", test_webhook, true},
+    {"GET", "/api/v1/integrations/webhook/deliveries", list_deliveries, true},
     {"POST", "/api/v1/integrations/webhook/deliveries/{id}/redeliver",
-     redeliver, true, false},
+     redeliver, true},
     {"POST", "/api/v1/integrations/webhook/deliveries/replay",
-     replay_deliveries, true, false},
-    {"GET", "/api/v1/events", account_events, false, false},
-    {"GET", "/admin/events", admin_events, false, false},
+     replay_deliveries, true},
+    {"GET", "/api/v1/events", account_events, false},
+    {"GET", "/admin/events", admin_events, false},
 };
 
 void bridge(caf::event_based_actor* self, call_ptr c, const route_def* r) {
@@ -247,10 +241,8 @@ http::request_handler make_handler(app& a) {
     auto* def = &routes[m.route];
     auto c =
         std::make_shared<call>(a, std::move(req), std::move(out), std::move(m));
-    if (def->blocking)
-      a.sys->spawn<caf::detached>(bridge, std::move(c), def);
-    else
-      a.sys->spawn(bridge, std::move(c), def);
+    // Never a thread per request: blocking work goes to a WORKER POOL.
+    a.sys->spawn(bridge, std::move(c), def);
   };
 }
 

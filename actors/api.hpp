@@ -32,10 +32,14 @@ struct app {
   job_supervisor_actor jobs;
   event_bus_actor bus;
   webhook_actor webhooks;
+  worker_pool_actor hasher;   ///< password hashing (argon2id)
+  worker_pool_actor resolver; ///< DNS look-ups of webhook targets
   mailchimp::endpoints mailchimp_endpoints;
   crypto::secret_key secret_key{};
   rate_limiter subscribe_per_ip{0};
   rate_limiter subscribe_per_handle{0};
+  rate_limiter signup_per_ip{0};
+  rate_limiter connect_per_account{0};
   failure_throttle login_per_ip{20, std::chrono::minutes(15)};
   failure_throttle login_per_email{5, std::chrono::minutes(15)};
   std::chrono::seconds store_timeout{30};
@@ -54,6 +58,9 @@ struct principal {
   store::account account;
   bool via_session = false;
   std::string csrf_token; ///< of the session, when via_session
+  /// What proved it, as events.hpp names credentials (for closing sockets
+  /// when it is revoked).
+  std::string credential;
 };
 
 /// One request in flight.

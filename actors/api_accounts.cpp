@@ -4,6 +4,7 @@
 #include "http/codec/time.hpp"
 #include "http/codec/validation.hpp"
 
+#include <algorithm>
 #include <caf/all.hpp>
 
 namespace ls::api {
@@ -19,6 +20,45 @@ bool valid_handle(std::string_view h) {
           ch == '-'))
       return false;
   return true;
+}
+
+/// Handles a profile may not take: our own paths and names (a page at
+/// /p/admin or /p/api would pass for ours), and handles without a letter or
+/// digit ("--"). README lists them.
+bool reserved_handle(std::string_view h) {
+  static constexpr std::string_view reserved[] = {
+      "admin",       "administrator",
+      "api",         "app",
+      "assets",      "auth",
+      "billing",     "dashboard",
+      "docs",        "events",
+      "healthz",     "help",
+      "linkstacked", "login",
+      "logout",      "mailchimp",
+      "me",          "metrics",
+      "oauth",       "p",
+      "public",      "root",
+      "security",    "session",
+      "settings",    "signin",
+      "signup",      "sim",
+      "static",      "status",
+      "support",     "system",
+      "webhooks",    "www"};
+  if (std::none_of(h.begin(), h.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+      }))
+    return true;
+  return std::find(std::begin(reserved), std::end(reserved), h) !=
+         std::end(reserved);
+}
+
+void start_session(caf::event_based_actor* self, const call_ptr& c,
+                   store::account acc);
+
+void too_many(call& c, unsigned wait, std::string_view detail) {
+  auto r = http::problem(429, detail);
+  r.set("retry-after", std::to_string(wait));
+  c.reply(std::move(r));
 }
 
 std::string session_cookie(const app& a, std::string_view token,
@@ -59,29 +99,40 @@ void signup(caf::event_based_actor* self, call_ptr c) {
   auto handle = f.text("handle", 30, true);
   if (handle && !valid_handle(*handle))
     f.error("handle", "must be 2 to 30 of a-z, 0-9, _ and -");
+  else if (handle && reserved_handle(*handle))
+    f.error("handle", "is reserved; choose another");
   if (!errors.empty())
     return c->problem(422, "the account could not be created", errors);
+  if (auto wait =
+          c->a.signup_per_ip.take("ip:" + address_key(c->req.remote_ip)))
+    return too_many(*c, wait, "too many sign-ups; please try again later");
   auto acc = std::make_shared<store::account>();
   acc->id = crypto::random_id("acc_");
   acc->email = email;
   acc->handle = *handle;
-  acc->password_hash =
-      crypto::hash_password(pw->s); // slow: this bridge is detached
   acc->created_at = timefmt::now_us();
-  auto token = "lst_" + crypto::random_token(32);
-  auto token_hash = crypto::sha256(token);
-  auto op =
-      store::make_op([acc, token_hash](store::database& db, lmdb::txn& t) {
-        return db.insert_account(t, *acc, token_hash);
-      });
-  write(self, c, op, [c, acc, token](store::outcome& o) {
-    if (!o) return c->fail(o);
-    json::writer w;
-    w.begin_object().key("account");
-    write_account(w, *acc);
-    w.key("api_token").value(token).end_object();
-    c->json(201, std::move(w).str());
-  });
+  offload(
+      self, c, c->a.hasher,
+      [acc, password = pw->s] {
+        acc->password_hash = crypto::hash_password(password);
+      },
+      [self, c, acc] {
+        auto token = "lst_" + crypto::random_token(32);
+        auto token_hash = crypto::sha256(token);
+        auto op = store::make_op(
+            [acc, token_hash](store::database& db, lmdb::txn& t) {
+              return db.insert_account(t, *acc, token_hash);
+            });
+        write(self, c, op, [c, acc, token](store::outcome& o) {
+          if (!o) return c->fail(o);
+          json::writer w;
+          w.begin_object().key("account");
+          write_account(w, *acc);
+          w.key("api_token").value(token).end_object();
+          c->json(201, std::move(w).str());
+        });
+      },
+      [] {});
 }
 
 void sign_in(caf::event_based_actor* self, call_ptr c) {
@@ -99,28 +150,53 @@ void sign_in(caf::event_based_actor* self, call_ptr c) {
   auto email = email_r.ok() ? email_r.value : *email_in;
   auto& a = c->a;
   auto ip_key = address_key(c->req.remote_ip);
-  auto wait = std::max(a.login_per_ip.locked_for(ip_key),
-                       a.login_per_email.locked_for(email));
-  if (wait > 0) {
-    auto r = http::problem(429, "too many failed sign-ins; try again later");
-    r.set("retry-after", std::to_string(wait));
-    return c->reply(std::move(r));
+  // Each attempt counts before its password is checked, so guesses sent
+  // together cannot pass the limits.
+  if (auto wait = a.login_per_ip.begin(ip_key))
+    return too_many(*c, wait, "too many failed sign-ins; try again later");
+  if (auto wait = a.login_per_email.begin(email)) {
+    a.login_per_ip.finish(ip_key, failure_throttle::result::given_back);
+    return too_many(*c, wait, "too many failed sign-ins; try again later");
   }
   auto acc = a.db->account_by_email(email);
-  // Verify against a dummy hash when the account is absent, so timing does not
-  // tell.
-  static const std::string dummy = crypto::hash_password("not a real password");
-  bool ok = crypto::verify_password(acc ? acc->password_hash : dummy, pw->s) &&
-            acc.has_value();
-  if (!ok) {
-    a.login_per_ip.failed(ip_key);
-    a.login_per_email.failed(email);
-    return c->problem(401, "wrong email or password");
-  }
-  a.login_per_email.succeeded(email);
+  auto matched = std::make_shared<bool>(false);
+  // An absent account costs a hash too, so timing does not tell.
+  offload(
+      self, c, a.hasher,
+      [matched, encoded = acc ? acc->password_hash : std::string{},
+       password = pw->s] {
+        if (encoded.empty())
+          crypto::hash_password(password);
+        else
+          *matched = crypto::verify_password(encoded, password);
+      },
+      [self, c, acc, matched, ip_key, email] {
+        using result = failure_throttle::result;
+        if (!*matched || !acc) {
+          c->a.login_per_ip.finish(ip_key, result::failed);
+          c->a.login_per_email.finish(email, result::failed);
+          return c->problem(401, "wrong email or password");
+        }
+        // A success clears the email's failures but not the address's: one
+        // account of one's own must not reset guesses at others.
+        c->a.login_per_ip.finish(ip_key, result::given_back);
+        c->a.login_per_email.finish(email, result::succeeded);
+        start_session(self, c, *acc);
+      },
+      [c, ip_key, email] {
+        c->a.login_per_ip.finish(ip_key, failure_throttle::result::given_back);
+        c->a.login_per_email.finish(email,
+                                    failure_throttle::result::given_back);
+      });
+}
+
+namespace {
+
+void start_session(caf::event_based_actor* self, const call_ptr& c,
+                   store::account acc) {
   auto token = crypto::random_token(32);
   auto sess = std::make_shared<store::session>();
-  sess->account_id = acc->id;
+  sess->account_id = acc.id;
   sess->csrf_token = crypto::random_token(24);
   sess->created_at = timefmt::now_us();
   sess->expires_at = sess->created_at + session_lifetime_us;
@@ -128,7 +204,7 @@ void sign_in(caf::event_based_actor* self, call_ptr c) {
   auto op = store::make_op([sess, hash](store::database& db, lmdb::txn& t) {
     return db.put_session(t, hash, *sess);
   });
-  auto account = std::make_shared<store::account>(std::move(*acc));
+  auto account = std::make_shared<store::account>(std::move(acc));
   write(self, c, op, [c, account, sess, token](store::outcome& o) {
     if (!o) return c->fail(o);
     json::writer w;
@@ -144,6 +220,8 @@ void sign_in(caf::event_based_actor* self, call_ptr c) {
     c->reply(std::move(r));
   });
 }
+
+} // namespace
 
 void sign_out(caf::event_based_actor* self, call_ptr c) {
   auto token = cookie(c->req, "ls_session");
@@ -163,8 +241,10 @@ void sign_out(caf::event_based_actor* self, call_ptr c) {
   write(self, c, store::make_op([hash](store::database& db, lmdb::txn& t) {
           return db.delete_session(t, hash);
         }),
-        [c, done](store::outcome& o) {
+        [c, done, hash, account = s->account_id](store::outcome& o) {
           if (!o) return c->fail(o);
+          publish(*c,
+                  credentials_revoked(account, credential_of_session(hash)));
           done();
         });
 }
@@ -185,8 +265,9 @@ void rotate_api_token(caf::event_based_actor* self, call_ptr c) {
   write(self, c, store::make_op([id, hash](store::database& db, lmdb::txn& t) {
           return db.set_api_token(t, id, hash);
         }),
-        [c, token](store::outcome& o) {
+        [c, token, id](store::outcome& o) {
           if (!o) return c->fail(o);
+          publish(*c, credentials_revoked(id, api_token_credential));
           json::writer w;
           w.begin_object().key("api_token").value(token).end_object();
           c->json(200, std::move(w).str());

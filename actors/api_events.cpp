@@ -3,6 +3,7 @@
 #include "actors/api.hpp"
 #include "actors/api_routes.hpp"
 #include "actors/api_util.hpp"
+#include "actors/events.hpp"
 #include "storage/crypto.hpp"
 
 #include <caf/all.hpp>
@@ -17,7 +18,7 @@ namespace {
 event_sink_actor::behavior_type
 event_proxy(event_sink_actor::pointer self,
             std::weak_ptr<http::ws_channel> socket, event_bus_actor bus,
-            std::string account, bool admin) {
+            std::string account, bool admin, std::string credential) {
   // Cut off by the bus (too slow): the socket closes with "policy violation".
   self->set_exit_handler([=](caf::exit_msg& em) {
     if (em.reason == ls_error::too_slow)
@@ -43,6 +44,14 @@ event_proxy(event_sink_actor::pointer self,
           self->quit();
           return false;
         }
+        if (e.type == credentials_revoked_type) {
+          // The socket lives no longer than what opened it.
+          if (!admin && (e.object == "*" || e.object == credential)) {
+            s->close(close_revoked, "credentials revoked");
+            self->quit();
+          }
+          return true;
+        }
         s->send(admin ? admin_frame(e) : account_frame(e));
         return true;
       },
@@ -52,14 +61,14 @@ event_proxy(event_sink_actor::pointer self,
 class event_socket final : public http::ws_handler {
 public:
   event_socket(caf::actor_system& sys, event_bus_actor bus, std::string account,
-               bool admin)
+               bool admin, std::string credential = {})
       : sys_(sys), bus_(std::move(bus)), account_(std::move(account)),
-        admin_(admin) {}
+        admin_(admin), credential_(std::move(credential)) {}
   ~event_socket() override { stop(); }
 
   void on_open(std::shared_ptr<http::ws_channel> channel) override {
-    proxy_ =
-        sys_.spawn(event_proxy, std::weak_ptr(channel), bus_, account_, admin_);
+    proxy_ = sys_.spawn(event_proxy, std::weak_ptr(channel), bus_, account_,
+                        admin_, credential_);
   }
   void on_close() override { stop(); }
 
@@ -72,6 +81,7 @@ private:
   event_bus_actor bus_;
   std::string account_;
   bool admin_;
+  std::string credential_;
   event_sink_actor proxy_;
 };
 
@@ -102,7 +112,7 @@ void account_events(caf::event_based_actor*, call_ptr c) {
     return c->reply(http::problem(426, "connect with a WebSocket")
                         .set("upgrade", "websocket"));
   c->accept_websocket(std::make_shared<event_socket>(
-      *c->a.sys, c->a.bus, c->who->account.id, false));
+      *c->a.sys, c->a.bus, c->who->account.id, false, c->who->credential));
 }
 
 void admin_events(caf::event_based_actor*, call_ptr c) {

@@ -85,20 +85,25 @@ void mailchimp_callback(caf::event_based_actor* self, call_ptr c) {
   auto state_hash = crypto::sha256(state);
   auto now = c->a.oauth_now();
   auto found = std::make_shared<store::oauth_state>();
-  auto op = store::make_op(
-      [state_hash, now, found](store::database& db, lmdb::txn& t) {
-        return db.consume_oauth_state(t, state_hash, now, *found);
-      });
+  auto session_account =
+      session ? session->account_id : std::string{"\n(no session)"};
+  auto op = store::make_op([state_hash, now, found, session_account,
+                            session_hash](store::database& db, lmdb::txn& t) {
+    return db.consume_oauth_state(
+        t, state_hash, now, *found, [&](const store::oauth_state& s) {
+          return s.account_id == session_account &&
+                 (s.session_hash.empty() || s.session_hash == session_hash);
+        });
+  });
   write(self, c, op, [=](store::outcome& o) {
     if (o.code == store::outcome::not_found)
       return oauth_failed(*c, "invalid_state");
     if (o.code == store::outcome::conflict)
       return oauth_failed(*c, "replayed_state");
+    if (o.code == store::outcome::invalid)
+      return oauth_failed(*c, "wrong_session");
     if (!o) return oauth_failed(*c, "storage_failed");
     if (found->expires_at < now) return oauth_failed(*c, "expired_state");
-    if (!session || session->account_id != found->account_id ||
-        (!found->session_hash.empty() && found->session_hash != session_hash))
-      return oauth_failed(*c, "wrong_session");
     if (!error.empty())
       return oauth_failed(*c, error == "access_denied"
                                   ? "access_denied"
@@ -203,6 +208,12 @@ void mailchimp_callback(caf::event_based_actor* self, call_ptr c) {
 
 void mailchimp_connect(caf::event_based_actor* self, call_ptr c) {
   auto& a = c->a;
+  if (auto wait = a.connect_per_account.take(c->who->account.id)) {
+    auto r = http::problem(
+        429, "too many connect attempts; please try again in a minute");
+    r.set("retry-after", std::to_string(wait));
+    return c->reply(std::move(r));
+  }
   auto here = dashboard_url(*c);
   if (!here) return c->problem(400, "the Host header is missing or malformed");
   auto& allowed = a.cfg.mailchimp.redirect_uris;

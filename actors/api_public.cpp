@@ -153,9 +153,9 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
   // all went well.
   if (auto* trap = body->get("website");
       trap && trap->kind == value::string && !trap->s.empty()) {
-    c->a.stats->request_done("POST", "honeypot", 200, 0);
-    if (html) return redirect_back(*c, handle, "subscribed");
-    return c->json(201, R"({"status":"subscribed","subscriber_id":null})");
+    c->a.stats->request_done("POST", "honeypot", 202, 0);
+    if (html) return redirect_back(*c, handle, "received");
+    return c->json(202, R"({"status":"received"})");
   }
 
   std::optional<store::campaign> cmp;
@@ -214,13 +214,32 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
                          [&](auto& d) { return d.key == k; }))
           errors.push_back({"fields." + k, "is not a field of this form"});
   } else if (fields) {
-    if (fields->members.size() > 50) f.error("fields", "at most 50 fields");
+    // Without a campaign, only the keys of the creator's own forms (each
+    // checked as its form defines it): a stranger cannot invent fields.
+    if (fields->members.size() > store::subscriber_limits::max_fields)
+      f.error("fields",
+              "at most " +
+                  std::to_string(store::subscriber_limits::max_fields) +
+                  " fields");
+    auto campaigns = c->a.db->campaigns(acc->id);
     for (auto& [k, v] : fields->members) {
-      store::field_def d{k, k, "text", false, {}};
-      if (k.empty() || k.size() > 64) {
-        errors.push_back({"fields", "field names are 1 to 64 characters"});
+      const store::field_def* def = nullptr;
+      for (auto& cm : campaigns) {
+        for (auto& d : cm.fields)
+          if (d.key == k) {
+            def = &d;
+            break;
+          }
+        if (def) break;
+      }
+      if (!def) {
+        errors.push_back({"fields." + k.substr(0, 64),
+                          "is not a field of any of this creator's forms"});
         continue;
       }
+      if (v.kind == value::null) continue;
+      auto d = *def;
+      d.required = false; // required only on its own form
       std::string out;
       if (check_custom(d, v, out, errors) && !out.empty())
         sub->fields.emplace_back(k, std::move(out));
@@ -265,7 +284,8 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
   auto res = std::make_shared<result>();
   auto op = store::make_op([sub, res](store::database& db, lmdb::txn& t) {
     auto r = db.upsert_subscriber(t, *sub, res->stored, res->created);
-    if (r)
+    // A re-subscribe request goes to no provider until it is confirmed.
+    if (r && res->stored.status == "subscribed")
       res->hooked = subscriber_outbox(
           db, t, res->created ? "subscriber.created" : "subscriber.updated",
           res->stored, res->stored.updated_at);
@@ -277,20 +297,14 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
         return redirect_back(*c, handle, "error", o.message);
       return c->fail(o);
     }
-    auto status = res->created ? "subscribed" : "updated";
     publish(*c, subscriber_event(res->created ? "subscriber.created"
                                               : "subscriber.updated",
                                  res->stored));
     if (res->hooked) nudge_webhooks(*c, res->stored.account_id);
-    if (html) return redirect_back(*c, handle, status);
-    json::writer w;
-    w.begin_object()
-        .key("status")
-        .value(status)
-        .key("subscriber_id")
-        .value(res->stored.id)
-        .end_object();
-    c->json(res->created ? 201 : 200, std::move(w).str());
+    // The same answer for a new and a known address: a stranger learns
+    // nothing about the list (ids only through the account's own API).
+    if (html) return redirect_back(*c, handle, "received");
+    c->json(202, R"({"status":"received"})");
   });
 }
 
@@ -328,11 +342,9 @@ void profile_page(caf::event_based_actor*, call_ptr c) {
        "</style></head><body><h1>@" +
        h + "</h1>";
   auto result = c->query("result");
-  if (result == "subscribed")
-    b += "<p class=\"ok\" role=\"status\">Thanks, you are subscribed.</p>";
-  else if (result == "updated")
-    b +=
-        "<p class=\"ok\" role=\"status\">Thanks, your details are updated.</p>";
+  if (result == "received")
+    b += "<p class=\"ok\" role=\"status\">Thanks, your signup is "
+         "received.</p>";
   else if (result == "error")
     b += "<p class=\"err\" role=\"alert\">Sorry, that did not work: " +
          html::escape(c->query("detail").substr(0, 300)) + "</p>";

@@ -229,7 +229,16 @@ void patch_subscriber(caf::event_based_actor* self, call_ptr c) {
           if (ch->name) s.name = *ch->name;
           if (ch->first_name) s.first_name = *ch->first_name;
           if (ch->last_name) s.last_name = *ch->last_name;
-          if (ch->status) s.status = *ch->status;
+          if (ch->status) {
+            // The creator decides a pending re-subscribe request: to
+            // subscribed (they have the person's word; the request becomes
+            // the consent) or to unsubscribed (declined).
+            if (*ch->status == "subscribed" && s.status != "subscribed" &&
+                s.resubscribe_request.at != 0)
+              s.opt_in = s.resubscribe_request;
+            s.resubscribe_request = {};
+            s.status = *ch->status;
+          }
           for (auto& [k, v] : ch->fields) {
             auto it = std::find_if(s.fields.begin(), s.fields.end(),
                                    [&](auto& p) { return p.first == k; });

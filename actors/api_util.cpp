@@ -111,7 +111,12 @@ void write_subscriber(json::writer& w, const store::subscriber& s) {
       .string_or_null(s.campaign_id)
       .key("status")
       .value(s.status)
-      .key("subscribed_at")
+      .key("resubscribe_requested_at");
+  if (s.resubscribe_request.at != 0)
+    w.value(timefmt::rfc3339(s.resubscribe_request.at));
+  else
+    w.null();
+  w.key("subscribed_at")
       .value(timefmt::rfc3339(s.subscribed_at))
       .key("updated_at")
       .value(timefmt::rfc3339(s.updated_at))
@@ -277,7 +282,7 @@ bool authenticate(call& c) {
         })) {
       auto token = v.substr(bearer.size());
       if (auto acc = db.account_by_token_hash(crypto::sha256(token))) {
-        c.who = principal{std::move(*acc), false, {}};
+        c.who = principal{std::move(*acc), false, {}, api_token_credential};
         return true;
       }
     }
@@ -289,7 +294,8 @@ bool authenticate(call& c) {
     c.problem(401, "sign in, or send Authorization: Bearer <api_token>");
     return false;
   }
-  auto s = db.session_by_hash(crypto::sha256(token));
+  auto session_hash = crypto::sha256(token);
+  auto s = db.session_by_hash(session_hash);
   if (!s || s->expires_at < timefmt::now_us()) {
     c.problem(401, "your session has expired; please sign in again");
     return false;
@@ -308,7 +314,8 @@ bool authenticate(call& c) {
       return false;
     }
   }
-  c.who = principal{std::move(*acc), true, s->csrf_token};
+  c.who = principal{std::move(*acc), true, s->csrf_token,
+                    credential_of_session(session_hash)};
   return true;
 }
 

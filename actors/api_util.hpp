@@ -71,6 +71,14 @@ template <class F>
 void write(caf::event_based_actor* self, const call_ptr& c,
            store::write_op_ptr op, F then);
 
+/// Runs blocking `work` on `pool` (a WORKER POOL), then `then()` in this
+/// bridge. A pool with a full queue is 503 with Retry-After at once; `on_busy`
+/// runs first (to give back what the caller took).
+template <class F, class Busy>
+void offload(caf::event_based_actor* self, const call_ptr& c,
+             const worker_pool_actor& pool, std::function<void()> work, F then,
+             Busy on_busy);
+
 } // namespace ls::api
 
 #include <caf/event_based_actor.hpp>
@@ -90,6 +98,31 @@ void write(caf::event_based_actor* self, const call_ptr& c,
                                      : "storage is not available right now; "
                                        "please try again");
             });
+}
+
+template <class F, class Busy>
+void offload(caf::event_based_actor* self, const call_ptr& c,
+             const worker_pool_actor& pool, std::function<void()> work, F then,
+             Busy on_busy) {
+  self->request(pool, std::chrono::seconds(60), atom::run_v,
+                blocking_work{std::move(work)})
+      .then(
+          [c, then, on_busy](bool ran) mutable {
+            if (ran) return then();
+            on_busy();
+            c->problem(500, "internal error");
+          },
+          [c, on_busy](caf::error& err) mutable {
+            on_busy();
+            auto status = to_http_status(err);
+            if (status == 503) {
+              auto r = http::problem(
+                  503, "the server is busy; please try again in a moment");
+              r.set("retry-after", "1");
+              return c->reply(std::move(r));
+            }
+            c->problem(status, "the request could not be completed");
+          });
 }
 
 } // namespace ls::api

@@ -68,6 +68,10 @@ std::pair<std::string, std::string> new_secret(const app& a) {
   return {crypto::seal(a.secret_key, raw), format_secret(raw)};
 }
 
+void store_webhook(caf::event_based_actor* self, const call_ptr& c,
+                   const std::string& url,
+                   const std::vector<std::string>& events);
+
 /// Replies with the webhook change's outcome: the endpoint, or the problem.
 void reply_endpoint(const call_ptr& c, store::outcome& o,
                     const store::webhook_endpoint& w, unsigned status,
@@ -106,14 +110,29 @@ void put_webhook(caf::event_based_actor* self, call_ptr c) {
       }
     }
   }
-  if (url && errors.empty()) {
-    // This route runs on its own thread: resolving the host may block.
-    auto target =
-        http::check_target(*url, c->a.cfg.webhooks.allow_private_targets);
-    if (!target.error.empty()) f.error("url", target.error);
-  }
   if (!errors.empty())
     return c->problem(422, "the webhook is not valid", errors);
+  // Resolving the host may block for seconds: on the resolver pool.
+  auto checked = std::make_shared<std::string>();
+  offload(
+      self, c, c->a.resolver,
+      [checked, url = *url, allow = c->a.cfg.webhooks.allow_private_targets] {
+        *checked = http::check_target(url, allow).error;
+      },
+      [self, c, checked, url = *url, events] {
+        if (!checked->empty())
+          return c->problem(422, "the webhook is not valid",
+                            {{"url", *checked}});
+        store_webhook(self, c, url, events);
+      },
+      [] {});
+}
+
+namespace {
+
+void store_webhook(caf::event_based_actor* self, const call_ptr& c,
+                   const std::string& url,
+                   const std::vector<std::string>& events) {
   auto account = c->who->account.id;
   auto now = timefmt::now_us();
   auto [sealed, shown] = new_secret(c->a);
@@ -126,7 +145,7 @@ void put_webhook(caf::event_based_actor* self, call_ptr c) {
       store::make_op([=, sealed = sealed](store::database& db, lmdb::txn& t) {
         auto changed =
             db.modify_webhook(t, account, [&](store::webhook_endpoint& w) {
-              w.url = *url;
+              w.url = url;
               w.events = events;
               // Setting it again enables it and starts a fresh failure count.
               w.status = "active";
@@ -139,7 +158,7 @@ void put_webhook(caf::event_based_actor* self, call_ptr c) {
         res->created = true;
         auto& w = res->w;
         w.account_id = account;
-        w.url = *url;
+        w.url = url;
         w.events = events;
         w.sealed_secret = sealed;
         w.created_at = w.updated_at = now;
@@ -150,6 +169,8 @@ void put_webhook(caf::event_based_actor* self, call_ptr c) {
                    res->created ? shown : std::string{});
   });
 }
+
+} // namespace
 
 void get_webhook(caf::event_based_actor*, call_ptr c) {
   auto w = c->a.db->webhook_of(c->who->account.id);

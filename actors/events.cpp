@@ -21,6 +21,22 @@ event subscriber_event(std::string type, const store::subscriber& s) {
   return event{s.account_id, std::move(type), "subscriber", std::move(w).str()};
 }
 
+event credentials_revoked(const std::string& account_id,
+                          std::string credential) {
+  return event{account_id, std::string{credentials_revoked_type}, "credential",
+               std::move(credential)};
+}
+
+std::string credential_of_session(std::string_view session_token_hash) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "session:";
+  for (unsigned char ch : session_token_hash) {
+    out.push_back(hex[ch >> 4]);
+    out.push_back(hex[ch & 0xF]);
+  }
+  return out;
+}
+
 event subscriber_deleted(const std::string& account_id, const std::string& id) {
   json::writer w;
   w.begin_object().key("id").value(id).end_object();

@@ -5,7 +5,9 @@
 #include "actors/interfaces.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <map>
+#include <string_view>
 
 namespace ls {
 
@@ -17,6 +19,22 @@ event job_event(const store::sync_job& job);
 event subscriber_event(std::string type, const store::subscriber& s);
 /// A subscriber was deleted: only its id remains.
 event subscriber_deleted(const std::string& account_id, const std::string& id);
+
+/// A credential of the account stopped working (sign-out, token rotation):
+/// the sockets opened with it close (4401). `credential` is what
+/// credential_of() gives for it, or "*" for every socket of the account. Never
+/// sent to a client.
+event credentials_revoked(const std::string& account_id,
+                          std::string credential);
+constexpr std::string_view credentials_revoked_type = "credentials.revoked";
+/// The WebSocket close code for a socket whose credentials were revoked.
+constexpr uint16_t close_revoked = 4401;
+
+/// Names a credential without revealing it: "session:<hex of its hash>", or
+/// "api_token" (an account has one; rotating it revokes every socket opened
+/// with it).
+std::string credential_of_session(std::string_view session_token_hash);
+inline const std::string api_token_credential = "api_token";
 
 /// The text frame an account's own socket gets: {"type":…,"job":{…}}.
 std::string account_frame(const event& e);

@@ -140,6 +140,13 @@ using webhook_actor = caf::typed_actor<
     caf::replies_to<atom::retry, std::string,
                     std::string>::with<store::webhook_delivery>>;
 
+/// WORKER POOL (actors/worker_pool.cpp): blocking work (password hashing, DNS)
+/// on a fixed pool with a short queue; beyond it, ls_error::unavailable at
+/// once.
+using worker_pool_actor = caf::typed_actor<
+    // Runs the work; answers true when it ran to its end.
+    caf::replies_to<atom::run, blocking_work>::with<bool>>;
+
 } // namespace ls
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::job_credentials)

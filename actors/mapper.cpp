@@ -473,7 +473,10 @@ std::optional<std::string> normalize_birthday(std::string_view input) {
 
 std::optional<member> to_member(const store::subscriber& s, skip_reason& why) {
   why = skip_reason::none;
-  if (s.status != "subscribed") {
+  // Not subscribed here, but asked to be again through the public form: sent
+  // as "pending", so Mailchimp's confirmation email is the person's proof.
+  bool asks_again = s.status != "subscribed" && s.resubscribe_request.at != 0;
+  if (s.status != "subscribed" && !asks_again) {
     why = skip_reason::unsubscribed;
     return std::nullopt;
   }
@@ -483,7 +486,7 @@ std::optional<member> to_member(const store::subscriber& s, skip_reason& why) {
     why = skip_reason::phone_only;
     return std::nullopt;
   }
-  m.status = "subscribed";
+  m.status = asks_again ? "pending" : "subscribed";
 
   auto full = clean(s.name);
   if (full.empty()) full = custom(s, {"fullname", "name"});
@@ -523,8 +526,9 @@ std::optional<member> to_member(const store::subscriber& s, skip_reason& why) {
       if (std::find(m.tags.begin(), m.tags.end(), c) == m.tags.end())
         m.tags.push_back(std::move(c));
 
-  m.ip_signup = signup_ip(s.opt_in.ip);
-  signup_time(s.opt_in.at, m.timestamp_signup);
+  auto& signup = asks_again ? s.resubscribe_request : s.opt_in;
+  m.ip_signup = signup_ip(signup.ip);
+  signup_time(signup.at, m.timestamp_signup);
   return m;
 }
 
@@ -537,7 +541,9 @@ std::string batch_body(const std::vector<member>& members, bool double_optin) {
     // opt-in only "status_if_new", so members already subscribed are not sent
     // back to pending.
     w.begin_object().key("email_address").value(m.email);
-    if (double_optin)
+    if (m.status == "pending")
+      w.key("status").value("pending"); // a re-subscribe request: always asks
+    else if (double_optin)
       w.key("status_if_new").value("pending");
     else
       w.key("status").value(m.status.empty() ? std::string_view{"subscribed"}

@@ -52,35 +52,43 @@ void rate_limiter::prune(clock::time_point now) {
     buckets_.clear();
 }
 
-unsigned failure_throttle::locked_for(const std::string& key,
-                                      clock::time_point now) {
+unsigned failure_throttle::begin(const std::string& key,
+                                 clock::time_point now) {
+  std::lock_guard guard{mutex_};
+  if (entries_.size() > 100000) // a flood of distinct keys: forget idle ones
+    std::erase_if(entries_, [](auto& e) { return e.second.checking == 0; });
+  auto& e = entries_[key];
+  if (e.failures > 0 && now - e.first >= window_) e.failures = 0;
+  if (e.failures + e.checking >= limit_) {
+    if (e.failures < limit_) return 1; // attempts still being checked
+    return static_cast<unsigned>(std::max<int64_t>(
+        1, std::chrono::ceil<std::chrono::seconds>(e.first + window_ - now)
+               .count()));
+  }
+  if (e.failures == 0 && e.checking == 0) e.first = now;
+  ++e.checking;
+  return 0;
+}
+
+void failure_throttle::finish(const std::string& key, result r,
+                              clock::time_point now) {
   std::lock_guard guard{mutex_};
   auto it = entries_.find(key);
-  if (it == entries_.end()) return 0;
-  auto until = it->second.first + window_;
-  if (now >= until) {
-    entries_.erase(it);
-    return 0;
-  }
-  if (it->second.failures < limit_) return 0;
-  return static_cast<unsigned>(
-      std::chrono::ceil<std::chrono::seconds>(until - now).count());
-}
-
-void failure_throttle::failed(const std::string& key, clock::time_point now) {
-  std::lock_guard guard{mutex_};
-  if (entries_.size() > 100000) entries_.clear();
-  auto& e = entries_[key];
-  if (e.failures == 0 || now - e.first >= window_) {
+  if (it == entries_.end()) return;
+  auto& e = it->second;
+  if (e.checking > 0) --e.checking;
+  switch (r) {
+  case result::failed:
+    if (e.failures == 0) e.first = now;
+    ++e.failures;
+    break;
+  case result::succeeded:
     e.failures = 0;
-    e.first = now;
+    break;
+  case result::given_back:
+    break;
   }
-  ++e.failures;
-}
-
-void failure_throttle::succeeded(const std::string& key) {
-  std::lock_guard guard{mutex_};
-  entries_.erase(key);
+  if (e.failures == 0 && e.checking == 0) entries_.erase(it);
 }
 
 } // namespace ls

@@ -38,23 +38,31 @@ private:
   std::unordered_map<std::string, bucket> buckets_;
 };
 
-/// Failed sign-ins per key: after `limit` failures within `window`, the key is
-/// locked until the window has passed since the first of them. A success clears
+/// Sign-in attempts per key (an email, an address): after `limit` failures
+/// within `window`, the key is locked until the window has passed since the
+/// first of them. An attempt counts when it begins, before its password is
+/// checked, so attempts arriving together cannot pass the limit: at most
+/// `limit` are ever being checked or failed within a window. A success clears
 /// the key.
 class failure_throttle {
 public:
   using clock = std::chrono::steady_clock;
+  enum class result { failed, succeeded, given_back };
   failure_throttle(unsigned limit, std::chrono::seconds window)
       : limit_(limit), window_(window) {}
-  /// Seconds until the key may try again; 0 when it may try now.
-  unsigned locked_for(const std::string& key,
-                      clock::time_point now = clock::now());
-  void failed(const std::string& key, clock::time_point now = clock::now());
-  void succeeded(const std::string& key);
+  /// Begins an attempt: 0 when it may go on (it then counts, and finish() must
+  /// follow), else the seconds to wait (Retry-After).
+  unsigned begin(const std::string& key, clock::time_point now = clock::now());
+  /// Ends an attempt begun with begin(). `succeeded` clears the key's
+  /// failures; `given_back` ends it as if it never began (the server could not
+  /// check it, or a success that must not clear an address's failures).
+  void finish(const std::string& key, result r,
+              clock::time_point now = clock::now());
 
 private:
   struct entry {
     unsigned failures = 0;
+    unsigned checking = 0;
     clock::time_point first;
   };
   unsigned limit_;

@@ -8,6 +8,7 @@
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/webhooks.hpp"
+#include "actors/worker_pool.hpp"
 #include "http/client/client.hpp"
 #include "http/server.hpp"
 #include "http/sim/simulator.hpp"
@@ -22,6 +23,7 @@
 #include <optional>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
+#include <thread>
 #include <unistd.h>
 
 namespace ls {
@@ -82,6 +84,8 @@ struct service::impl {
   event_bus_actor bus;
   webhook_actor webhooks;
   job_supervisor_actor jobs;
+  worker_pool_actor hasher;
+  worker_pool_actor resolver;
   std::unique_ptr<api::app> app;
   std::unique_ptr<http::server> server;
   bool stopped = false;
@@ -134,6 +138,13 @@ struct service::impl {
     jobs = sys.spawn(job_supervisor_impl, jcfg);
     oauth_fetcher = sys.spawn(fetcher_impl, http_transport(client), size_t{32},
                               retry_policy{1, {}, {}, {}});
+    auto cores = std::max(1u, std::thread::hardware_concurrency());
+    hasher = spawn_worker_pool(
+        sys, {"password-hasher",
+              cfg.security.hash_threads ? cfg.security.hash_threads : cores,
+              cfg.security.hash_queue});
+    // Webhook target checks resolve DNS, which may block for seconds.
+    resolver = spawn_worker_pool(sys, {"resolver", 2, 32});
     if (!on_fatal) on_fatal = [](std::string) {};
     root = sys.spawn(
         supervisor,
@@ -143,7 +154,9 @@ struct service::impl {
                                 caf::actor_cast<caf::actor>(mapper),
                                 caf::actor_cast<caf::actor>(bus),
                                 caf::actor_cast<caf::actor>(webhooks),
-                                caf::actor_cast<caf::actor>(jobs)},
+                                caf::actor_cast<caf::actor>(jobs),
+                                caf::actor_cast<caf::actor>(hasher),
+                                caf::actor_cast<caf::actor>(resolver)},
         std::move(on_fatal));
     app = std::make_unique<api::app>(sys, cfg, db, stats, store);
     app->secret_key = key;
@@ -152,6 +165,8 @@ struct service::impl {
     app->jobs = jobs;
     app->bus = bus;
     app->webhooks = webhooks;
+    app->hasher = hasher;
+    app->resolver = resolver;
     app->mailchimp_endpoints = endpoints;
     app->oauth_state_lifetime = opts.oauth_state_lifetime;
     app->oauth_clock = opts.oauth_clock;

@@ -8,6 +8,7 @@
 #include <caf/fwd.hpp>
 #include <caf/type_id.hpp>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace ls {
@@ -71,6 +72,12 @@ struct event {
   bool is_job() const { return subject == "job"; }
 };
 
+/// A piece of blocking work for a WORKER POOL. It reports its result through
+/// what it captures (the caller reads it once the pool answers true).
+struct blocking_work {
+  std::function<void()> fn;
+};
+
 } // namespace ls
 
 // write_op and outcome live in one process only: they are never serialized.
@@ -90,6 +97,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::subscriber_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::store::webhook_delivery)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::store::webhook_attempt)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ls::blocking_work)
 
 CAF_BEGIN_TYPE_ID_BLOCK(ls, caf::first_custom_type_id)
 CAF_ADD_ATOM(ls, ls::atom, write, "write")
@@ -113,6 +121,8 @@ CAF_ADD_ATOM(ls, ls::atom, job_done, "job_done")
 CAF_ADD_ATOM(ls, ls::atom, publish, "publish")
 CAF_ADD_ATOM(ls, ls::atom, subscribe, "subscribe")
 CAF_ADD_ATOM(ls, ls::atom, unsubscribe, "unsub")
+CAF_ADD_ATOM(ls, ls::atom, run, "run")
+CAF_ADD_TYPE_ID(ls, (ls::blocking_work))
 CAF_ADD_TYPE_ID(ls, (ls::store::write_op_ptr))
 CAF_ADD_TYPE_ID(ls, (ls::store::outcome))
 CAF_ADD_TYPE_ID(ls, (ls::health_report))

@@ -611,6 +611,14 @@ const std::array all_keys = {
               c.security.secret_key_file =
                   non_empty(in, "must be a non-empty path");
             }},
+    key_def{"security", "hash_threads",
+            [](config& c, const input& in) {
+              c.security.hash_threads = small_integer(in, 0, 64);
+            }},
+    key_def{"security", "hash_queue",
+            [](config& c, const input& in) {
+              c.security.hash_queue = small_integer(in, 0, 10'000);
+            }},
     key_def{"mailchimp", "mode",
             [](config& c, const input& in) {
               c.mailchimp.mode = one_of(in, {"sandbox", "live"});
@@ -672,6 +680,14 @@ const std::array all_keys = {
             [](config& c, const input& in) {
               c.ratelimit.subscribe_per_handle =
                   small_integer(in, 0, 1'000'000);
+            }},
+    key_def{"ratelimit", "signup_per_ip",
+            [](config& c, const input& in) {
+              c.ratelimit.signup_per_ip = small_integer(in, 0, 1'000'000);
+            }},
+    key_def{"ratelimit", "connect_per_account",
+            [](config& c, const input& in) {
+              c.ratelimit.connect_per_account = small_integer(in, 0, 1'000'000);
             }},
     key_def{"admin", "token",
             [](config& c, const input& in) {

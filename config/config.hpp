@@ -34,6 +34,11 @@ struct storage_section {
 
 struct security_section {
   std::string secret_key_file = "./data/secret.key";
+  /// Password hashes (argon2id, 64 MiB each) computed at once; 0 = one per
+  /// core. 0..64
+  unsigned hash_threads = 0;
+  /// Sign-ins and sign-ups waiting for a hashing thread; more get 503. 0..10000
+  unsigned hash_queue = 16;
 
   bool operator==(const security_section&) const = default;
 };
@@ -70,6 +75,8 @@ struct webhooks_section {
 struct ratelimit_section {
   unsigned subscribe_per_ip = 30;      ///< requests per minute; 0 = off
   unsigned subscribe_per_handle = 600; ///< requests per minute; 0 = off
+  unsigned signup_per_ip = 10;         ///< account sign-ups per minute; 0 = off
+  unsigned connect_per_account = 10; ///< Mailchimp connects per minute; 0 = off
 
   bool operator==(const ratelimit_section&) const = default;
 };

@@ -12,6 +12,7 @@ constexpr uint8_t account_v1 = 0x11;
 constexpr uint8_t session_v1 = 0x21;
 constexpr uint8_t campaign_v1 = 0x31;
 constexpr uint8_t subscriber_v1 = 0x41;
+constexpr uint8_t subscriber_v2 = 0x42; ///< v1 + resubscribe_request
 constexpr uint8_t oauth_state_v1 = 0x51;
 constexpr uint8_t mailchimp_connection_v1 = 0x61;
 constexpr uint8_t sync_job_v1 = 0x71;
@@ -207,7 +208,7 @@ bool decode(std::string_view in, campaign& x) {
 }
 
 std::string encode(const subscriber& x) {
-  writer w{subscriber_v1};
+  writer w{subscriber_v2};
   w.str(x.id);
   w.str(x.account_id);
   w.str(x.email);
@@ -231,12 +232,17 @@ std::string encode(const subscriber& x) {
   w.str(x.opt_in.ip);
   w.str(x.opt_in.user_agent);
   w.str(x.opt_in.campaign_id);
+  w.i64(x.resubscribe_request.at);
+  w.str(x.resubscribe_request.ip);
+  w.str(x.resubscribe_request.user_agent);
+  w.str(x.resubscribe_request.campaign_id);
   return w.take();
 }
 
 bool decode(std::string_view in, subscriber& x) {
   reader r{in};
-  if (r.tag() != subscriber_v1) return false;
+  auto version = r.tag();
+  if (version != subscriber_v1 && version != subscriber_v2) return false;
   r.str(x.id);
   r.str(x.account_id);
   r.str(x.email);
@@ -260,6 +266,13 @@ bool decode(std::string_view in, subscriber& x) {
   r.str(x.opt_in.ip);
   r.str(x.opt_in.user_agent);
   r.str(x.opt_in.campaign_id);
+  x.resubscribe_request = {};
+  if (version == subscriber_v2) {
+    x.resubscribe_request.at = r.i64();
+    r.str(x.resubscribe_request.ip);
+    r.str(x.resubscribe_request.user_agent);
+    r.str(x.resubscribe_request.campaign_id);
+  }
   return r.ok();
 }
 

@@ -429,44 +429,72 @@ outcome database::add_contact_key(lmdb::txn& t, const subscriber& s) {
   return {};
 }
 
+namespace {
+
+/// subscriber_limits, checked on the record about to be stored.
+outcome check_limits(const subscriber& s) {
+  if (s.tags.size() > subscriber_limits::max_tags)
+    return outcome::fail(outcome::invalid,
+                         "a subscriber has at most " +
+                             std::to_string(subscriber_limits::max_tags) +
+                             " tags",
+                         "tags");
+  if (s.fields.size() > subscriber_limits::max_fields)
+    return outcome::fail(outcome::invalid,
+                         "a subscriber has at most " +
+                             std::to_string(subscriber_limits::max_fields) +
+                             " custom fields",
+                         "fields");
+  if (encode(s).size() > subscriber_limits::max_bytes)
+    return outcome::fail(
+        outcome::invalid,
+        "a subscriber's data is at most " +
+            std::to_string(subscriber_limits::max_bytes / 1024) + " KiB",
+        "fields");
+  return {};
+}
+
+} // namespace
+
+std::string database::deleted_key(const subscriber& s) const {
+  // A hash, not the address: deleting someone keeps only what stops a
+  // stranger from re-subscribing them.
+  return cat(s.account_id, "x",
+             crypto::sha256(s.email.empty() ? "p:" + s.phone : "e:" + s.email));
+}
+
 outcome database::upsert_subscriber(lmdb::txn& t, const subscriber& in,
                                     subscriber& stored, bool& created) {
   std::optional<subscriber> existing;
-  if (!in.email.empty()) {
-    if (auto id = t.get(contacts_, cat(in.account_id, "e", in.email)))
-      existing = read_subscriber(t, in.account_id, std::string{*id});
-  }
-  if (!existing && !in.phone.empty()) {
-    // A phone-only subscriber who now gives an email too becomes that email's
-    // subscriber.
-    if (auto id = t.get(contacts_, cat(in.account_id, "p", in.phone))) {
-      auto found = read_subscriber(t, in.account_id, std::string{*id});
-      if (found && (found->email.empty() || in.email.empty()))
-        existing = std::move(found);
-    }
-  }
+  // The email decides who this is; the phone only when there is no email (so
+  // a stranger cannot attach an email to someone's phone-only record).
+  auto key = contact_key(in);
+  if (auto id = t.get(contacts_, key))
+    existing = read_subscriber(t, in.account_id, std::string{*id});
   if (!existing) {
     stored = in;
     created = true;
+    stored.resubscribe_request = {};
+    if (t.get(contacts_, deleted_key(in))) {
+      // Deleted before: back only as a request the person must confirm.
+      stored.status = "unsubscribed";
+      stored.resubscribe_request = in.opt_in;
+      stored.opt_in = {};
+    }
+    if (auto r = check_limits(stored); !r) return r;
     write_subscriber(t, stored);
     return add_contact_key(t, stored);
   }
   created = false;
   stored = std::move(*existing);
-  auto old_contact = contact_key(stored);
-  if (stored.email.empty() && !in.email.empty()) stored.email = in.email;
-  if (!in.phone.empty()) stored.phone = in.phone;
-  if (!in.name.empty()) stored.name = in.name;
-  if (!in.first_name.empty()) stored.first_name = in.first_name;
-  if (!in.last_name.empty()) stored.last_name = in.last_name;
   for (auto& [k, v] : in.fields) {
     auto it =
         std::lower_bound(stored.fields.begin(), stored.fields.end(), k,
                          [](auto& p, auto& key) { return p.first < key; });
-    if (it != stored.fields.end() && it->first == k)
-      it->second = v;
-    else
+    if (it == stored.fields.end() || it->first != k)
       stored.fields.insert(it, {k, v});
+    else if (it->second.empty())
+      it->second = v;
   }
   merge_sorted_unique(stored.tags, in.tags);
   if (!in.campaign_id.empty() &&
@@ -474,17 +502,9 @@ outcome database::upsert_subscriber(lmdb::txn& t, const subscriber& in,
                 in.campaign_id) == stored.campaign_ids.end())
     stored.campaign_ids.push_back(in.campaign_id);
   if (stored.campaign_id.empty()) stored.campaign_id = in.campaign_id;
-  if (stored.status != "subscribed") {
-    // Signing up again is a fresh opt-in: it resubscribes and its consent
-    // replaces the old.
-    stored.status = "subscribed";
-    stored.opt_in = in.opt_in;
-  }
+  if (stored.status != "subscribed") stored.resubscribe_request = in.opt_in;
   stored.updated_at = in.updated_at;
-  if (contact_key(stored) != old_contact) {
-    t.del(contacts_, old_contact);
-    if (auto r = add_contact_key(t, stored); !r) return r;
-  }
+  if (auto r = check_limits(stored); !r) return r;
   write_subscriber(t, stored);
   return {};
 }
@@ -499,6 +519,7 @@ outcome database::modify_subscriber(
   result.id = old->id; // identity and key parts never change
   result.account_id = old->account_id;
   result.subscribed_at = old->subscribed_at;
+  if (auto r = check_limits(result); !r) return r;
   if (result.email.empty() && result.phone.empty())
     return outcome::fail(outcome::invalid,
                          "a subscriber needs an email or a phone number",
@@ -516,6 +537,7 @@ outcome database::delete_subscriber(lmdb::txn& t, std::string_view account_id,
   auto old = read_subscriber(t, account_id, id);
   if (!old) return outcome::fail(outcome::not_found, "no such subscriber");
   remove_contact_keys(t, *old);
+  t.put(contacts_, deleted_key(*old), "");
   auto ts = be64(old->subscribed_at);
   t.del(subscribers_, cat(account_id, ts, id));
   t.del(subscriber_keys_, cat(account_id, id));
@@ -613,37 +635,60 @@ database::oauth_state_by_hash(std::string_view state_hash) {
   return s;
 }
 
+namespace {
+
+/// The expiry index of OAuth states, in the same table: its keys are longer
+/// than a state's (a 32-byte hash) and sort after them.
+constexpr std::string_view oauth_expiry_prefix = "\xff"
+                                                 "expires/";
+
+std::string oauth_expiry_key(int64_t expires_at, std::string_view state_hash) {
+  return cat(oauth_expiry_prefix, be64(expires_at), state_hash);
+}
+
+} // namespace
+
 outcome database::put_oauth_state(lmdb::txn& t, std::string_view state_hash,
                                   const oauth_state& s) {
   t.put(oauth_states_, state_hash, encode(s));
+  t.put(oauth_states_, oauth_expiry_key(s.expires_at, state_hash), "");
   return {};
 }
 
-outcome database::consume_oauth_state(lmdb::txn& t, std::string_view state_hash,
-                                      int64_t now, oauth_state& found) {
+outcome database::consume_oauth_state(
+    lmdb::txn& t, std::string_view state_hash, int64_t now, oauth_state& found,
+    const std::function<bool(const oauth_state&)>& is_owner) {
   auto v = t.get(oauth_states_, state_hash);
   if (!v || !decode(*v, found))
     return outcome::fail(outcome::not_found, "unknown state");
   if (found.consumed_at != 0)
     return outcome::fail(outcome::conflict, "state already used");
+  // Another session's callback must not use up the real user's state.
+  if (!is_owner(found))
+    return outcome::fail(outcome::invalid, "not this session's state");
   found.consumed_at = now;
   t.put(oauth_states_, state_hash, encode(found));
   return {};
 }
 
-void database::purge_oauth_states(lmdb::txn& t, int64_t now) {
+void database::purge_oauth_states(lmdb::txn& t, int64_t now, size_t max) {
   constexpr int64_t day_us = int64_t{24} * 3600 * 1000000;
+  auto limit = oauth_expiry_key(now - day_us, "");
   std::vector<std::string> stale;
   {
     lmdb::cursor cur{t, oauth_states_};
-    for (bool ok = cur.first(); ok; ok = cur.next()) {
-      oauth_state s;
-      if (!decode(cur.value(), s) || s.expires_at + day_us < now)
-        stale.emplace_back(cur.key());
+    for (bool ok = cur.seek(std::string{oauth_expiry_prefix});
+         ok && stale.size() < max; ok = cur.next()) {
+      auto k = cur.key();
+      if (!starts_with(k, oauth_expiry_prefix) || k >= limit) break;
+      stale.emplace_back(k);
     }
   }
-  for (auto& k : stale)
+  auto hash_at = oauth_expiry_prefix.size() + 8;
+  for (auto& k : stale) {
+    t.del(oauth_states_, std::string_view{k}.substr(hash_at));
     t.del(oauth_states_, k);
+  }
 }
 
 std::optional<mailchimp_connection>

@@ -181,10 +181,16 @@ public:
   outcome delete_campaign(lmdb::txn& t, std::string_view account_id,
                           std::string_view id);
 
-  /// A signup: merges into the subscriber with the same email (or phone, when
-  /// there is no email), else creates one. `incoming` carries the new values
-  /// (id, account_id, times and consent filled in by the caller). `created`
-  /// tells which happened; `stored` is the result.
+  /// A public signup, which anyone may send for any address: the subscriber
+  /// with the same email (or the same phone, when there is no email) gets the
+  /// signup's tags and campaign added and its empty custom fields filled, and
+  /// nothing else changes (no overwrite); one that is not subscribed is not
+  /// subscribed again: the signup's consent becomes its resubscribe_request.
+  /// An unknown address becomes a new subscriber, unless it was deleted before
+  /// (then it comes back unsubscribed, with the request). `incoming` carries
+  /// the new values (id, account_id, times and consent filled in by the
+  /// caller). `created` tells which happened; `stored` is the result. Beyond
+  /// subscriber_limits: invalid.
   outcome upsert_subscriber(lmdb::txn& t, const subscriber& incoming,
                             subscriber& stored, bool& created);
   /// Changes a subscriber in place: `change` edits the stored record (its
@@ -194,18 +200,25 @@ public:
                             std::string_view id,
                             const std::function<outcome(subscriber&)>& change,
                             subscriber& result);
+  /// Deletes the subscriber; its address is remembered (as a hash) so a
+  /// stranger's signup cannot make it subscribed again.
   outcome delete_subscriber(lmdb::txn& t, std::string_view account_id,
                             std::string_view id);
 
   outcome put_oauth_state(lmdb::txn& t, std::string_view state_hash,
                           const oauth_state& s);
-  /// Marks the state used; conflict when it was used already, not_found when
-  /// unknown.
-  outcome consume_oauth_state(lmdb::txn& t, std::string_view state_hash,
-                              int64_t now, oauth_state& found);
-  /// Drops states that expired more than a day ago (their replays then read as
-  /// unknown).
-  void purge_oauth_states(lmdb::txn& t, int64_t now);
+  /// Marks the state used when `is_owner` accepts it (the browser session
+  /// that started it): conflict when it was used already, not_found when
+  /// unknown, invalid (and still unused) when `is_owner` refuses. `found` is
+  /// the state either way.
+  outcome
+  consume_oauth_state(lmdb::txn& t, std::string_view state_hash, int64_t now,
+                      oauth_state& found,
+                      const std::function<bool(const oauth_state&)>& is_owner);
+  /// Drops up to `max` states that expired more than a day ago (their replays
+  /// then read as unknown), oldest first through an index by expiry: the cost
+  /// does not grow with the number of states.
+  void purge_oauth_states(lmdb::txn& t, int64_t now, size_t max = 16);
   outcome put_mailchimp_connection(lmdb::txn& t, const mailchimp_connection& c);
   /// Changes the stored connection; not_found when there is none.
   outcome modify_mailchimp_connection(
@@ -248,6 +261,8 @@ private:
   void write_subscriber(lmdb::txn& t, const subscriber& s);
   void remove_contact_keys(lmdb::txn& t, const subscriber& s);
   outcome add_contact_key(lmdb::txn& t, const subscriber& s);
+  /// The key remembering a deleted address (email, else phone).
+  std::string deleted_key(const subscriber& s) const;
 
   lmdb::env env_;
   std::shared_mutex resize_lock_;

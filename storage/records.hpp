@@ -73,8 +73,21 @@ struct subscriber {
   int64_t subscribed_at = 0;             ///< first signup, kept on repeats
   int64_t updated_at = 0;
   consent opt_in;
+  /// A signup through the public form for this address while it is not
+  /// subscribed (or after it was deleted): a request to subscribe again, which
+  /// only the person can prove (Mailchimp's confirmation email, or the
+  /// creator). `at` is 0 when there is none.
+  consent resubscribe_request;
 
   const std::string* field(std::string_view key) const;
+};
+
+/// Bounds on one subscriber, whoever writes it (a stranger through the public
+/// form can only add to a known address, so these keep one record small).
+struct subscriber_limits {
+  static constexpr size_t max_tags = 100;
+  static constexpr size_t max_fields = 100;
+  static constexpr size_t max_bytes = 64 * 1024; ///< the stored record
 };
 
 /// A pending OAuth authorization: stored under the SHA-256 of the random

@@ -563,7 +563,11 @@
       h('td', { 'data-label': 'Details', class: 'fields' },
         h('div', {}, Object.entries(s.fields || {}).map(([k, v]) => h('div', {}, h('span', { class: 'muted', text: `${k}: ` }), v)))),
       h('td', { 'data-label': 'Campaign', text: s.campaign_id ? campaignName(s.campaign_id) : '' }),
-      h('td', { 'data-label': 'Status', text: s.status }),
+      h('td', { 'data-label': 'Status' }, s.status,
+        s.resubscribe_requested_at
+          ? h('div', { class: 'muted', title: 'Signed up again on the public form. Mailchimp syncs send them as pending, so its confirmation email decides; other tools get them once they are subscribed.' },
+            'asked to subscribe again ', h('time', { datetime: s.resubscribe_requested_at, text: fmt.time(s.resubscribe_requested_at) }))
+          : null),
       h('td', { 'data-label': 'Subscribed' }, h('time', { datetime: s.subscribed_at, text: fmt.time(s.subscribed_at) })))));
     const filtered = [...subscriberFilter().keys()].length > 0;
     const empty = $('#sub-empty');

@@ -112,48 +112,96 @@ TEST(rate_limiter, many_keys_stay_bounded_and_keep_working) {
   EXPECT_EQ(rl.take("fresh", late), 30u);
 }
 
+using outcome = failure_throttle::result;
+
+/// One whole failed attempt at `now`; false when it was not let in.
+bool fail(failure_throttle& ft, const std::string& key,
+          failure_throttle::clock::time_point now) {
+  if (ft.begin(key, now) != 0) return false;
+  ft.finish(key, outcome::failed, now);
+  return true;
+}
+
+/// begin() and give the attempt back: the seconds to wait, or 0.
+unsigned wait_of(failure_throttle& ft, const std::string& key,
+                 failure_throttle::clock::time_point now) {
+  auto w = ft.begin(key, now);
+  if (w == 0) ft.finish(key, outcome::given_back, now);
+  return w;
+}
+
 TEST(failure_throttle, locks_after_the_limit) {
   failure_throttle ft{3, 60s};
-  EXPECT_EQ(ft.locked_for("u", t0), 0u);
-  ft.failed("u", t0);
-  ft.failed("u", t0 + 1s);
-  EXPECT_EQ(ft.locked_for("u", t0 + 2s), 0u); // two failures: may try again
-  ft.failed("u", t0 + 2s);
-  EXPECT_EQ(ft.locked_for("u", t0 + 2s), 58u); // until 60 s after the first
-  EXPECT_EQ(ft.locked_for("u", t0 + 59500ms), 1u);
-  EXPECT_EQ(ft.locked_for("other", t0 + 2s), 0u);
+  EXPECT_EQ(wait_of(ft, "u", t0), 0u);
+  ASSERT_TRUE(fail(ft, "u", t0));
+  ASSERT_TRUE(fail(ft, "u", t0 + 1s));
+  EXPECT_EQ(wait_of(ft, "u", t0 + 2s), 0u); // two failures: may try again
+  ASSERT_TRUE(fail(ft, "u", t0 + 2s));
+  EXPECT_EQ(wait_of(ft, "u", t0 + 2s), 58u); // until 60 s after the first
+  EXPECT_EQ(wait_of(ft, "u", t0 + 59500ms), 1u);
+  EXPECT_EQ(wait_of(ft, "other", t0 + 2s), 0u);
 }
 
 TEST(failure_throttle, unlocks_after_the_window) {
   failure_throttle ft{2, 30s};
-  ft.failed("u", t0);
-  ft.failed("u", t0);
-  EXPECT_EQ(ft.locked_for("u", t0 + 29s), 1u);
-  EXPECT_EQ(ft.locked_for("u", t0 + 30s), 0u);
+  ASSERT_TRUE(fail(ft, "u", t0));
+  ASSERT_TRUE(fail(ft, "u", t0));
+  EXPECT_EQ(wait_of(ft, "u", t0 + 29s), 1u);
+  EXPECT_EQ(wait_of(ft, "u", t0 + 30s), 0u);
   // A new window starts from scratch: one failure does not lock again.
-  ft.failed("u", t0 + 31s);
-  EXPECT_EQ(ft.locked_for("u", t0 + 31s), 0u);
-  ft.failed("u", t0 + 32s);
-  EXPECT_EQ(ft.locked_for("u", t0 + 32s), 29u);
+  ASSERT_TRUE(fail(ft, "u", t0 + 31s));
+  EXPECT_EQ(wait_of(ft, "u", t0 + 31s), 0u);
+  ASSERT_TRUE(fail(ft, "u", t0 + 32s));
+  EXPECT_EQ(wait_of(ft, "u", t0 + 32s), 29u);
 }
 
 TEST(failure_throttle, old_failures_outside_the_window_do_not_count) {
   failure_throttle ft{2, 30s};
-  ft.failed("u", t0);
-  ft.failed("u", t0 + 31s); // the first one expired: this starts a new window
-  EXPECT_EQ(ft.locked_for("u", t0 + 31s), 0u);
+  ASSERT_TRUE(fail(ft, "u", t0));
+  ASSERT_TRUE(fail(ft, "u", t0 + 31s)); // the first expired: a new window
+  EXPECT_EQ(wait_of(ft, "u", t0 + 31s), 0u);
 }
 
 TEST(failure_throttle, success_clears) {
   failure_throttle ft{2, 60s};
-  ft.failed("u", t0);
-  ft.failed("u", t0);
-  EXPECT_GT(ft.locked_for("u", t0), 0u);
-  ft.succeeded("u");
-  EXPECT_EQ(ft.locked_for("u", t0), 0u);
-  ft.failed("u", t0 + 1s); // counting starts over
-  EXPECT_EQ(ft.locked_for("u", t0 + 1s), 0u);
-  ft.succeeded("never-failed"); // harmless
+  ASSERT_TRUE(fail(ft, "u", t0));
+  ASSERT_TRUE(fail(ft, "u", t0));
+  EXPECT_GT(wait_of(ft, "u", t0), 0u);
+  // A success can only come from an attempt let in: after the window here.
+  ASSERT_EQ(ft.begin("u", t0 + 61s), 0u);
+  ft.finish("u", outcome::succeeded, t0 + 61s);
+  ASSERT_TRUE(fail(ft, "u", t0 + 62s)); // counting starts over
+  EXPECT_EQ(wait_of(ft, "u", t0 + 62s), 0u);
+  ft.finish("never-began", outcome::succeeded, t0); // harmless
+}
+
+TEST(failure_throttle, attempts_count_before_they_are_checked) {
+  // 200 attempts arrive together, none finished yet: only `limit` are let in.
+  failure_throttle ft{5, 900s};
+  unsigned let_in = 0;
+  for (int i = 0; i < 200; ++i)
+    if (ft.begin("u", t0) == 0) ++let_in;
+  EXPECT_EQ(let_in, 5u);
+  // While they are being checked, the rest wait a second (they may succeed).
+  EXPECT_EQ(ft.begin("u", t0), 1u);
+  for (int i = 0; i < 5; ++i)
+    ft.finish("u", outcome::failed, t0);
+  // Five failures: locked for the window, the right password included.
+  EXPECT_EQ(ft.begin("u", t0 + 1s), 899u);
+}
+
+TEST(failure_throttle, a_given_back_attempt_does_not_count) {
+  failure_throttle ft{2, 60s};
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(ft.begin("u", t0), 0u) << i;
+    ft.finish("u", outcome::given_back, t0);
+  }
+  ASSERT_TRUE(fail(ft, "u", t0));
+  // A give-back (a success on an address key) keeps the failures.
+  ASSERT_EQ(ft.begin("u", t0), 0u);
+  ft.finish("u", outcome::given_back, t0);
+  ASSERT_TRUE(fail(ft, "u", t0));
+  EXPECT_EQ(ft.begin("u", t0), 60u);
 }
 
 } // namespace

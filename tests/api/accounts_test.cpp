@@ -167,3 +167,23 @@ TEST_F(accounts, unknown_routes_and_methods_are_problems) {
   EXPECT_EQ(m.status, 405);
   EXPECT_NE(m.header("allow").find("GET"), std::string::npos);
 }
+
+// Handles that would pass for our own pages, and handles without a letter or
+// a digit, cannot be registered.
+TEST_F(accounts, reserved_handles_are_refused) {
+  for (std::string h : {"admin", "api", "dashboard", "metrics", "healthz", "--",
+                        "_-", "p", "www"}) {
+    auto r =
+        call("POST", "/api/v1/accounts",
+             R"({"email":")" + (h == "--" ? std::string{"dash"} : h) +
+                 R"(x@example.org","password":"correct horse","handle":")" + h +
+                 "\"}");
+    EXPECT_EQ(r.status, 422) << h << ": " << r.body;
+    EXPECT_NE(r.body.find("\"field\":\"handle\""), std::string::npos)
+        << h << ": " << r.body;
+  }
+  auto ok = call(
+      "POST", "/api/v1/accounts",
+      R"({"email":"admin2@example.org","password":"correct horse","handle":"admin2"})");
+  EXPECT_EQ(ok.status, 201) << ok.body;
+}

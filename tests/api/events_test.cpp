@@ -110,6 +110,47 @@ TEST_F(live_events, sockets_need_credentials) {
   EXPECT_EQ(plain.status, 426);
 }
 
+// A socket lives no longer than what opened it: sign-out closes the sockets
+// of that session (not the others), and rotating the API token closes those
+// opened with the token (header or ?access_token=). The close code is 4401;
+// the deadline of read() is the bound, an event, not a sleep.
+TEST_F(live_events, sockets_close_when_their_credentials_are_revoked) {
+  auto origin = "http://127.0.0.1:" + std::to_string(port);
+  ws_client by_cookie(port, "/api/v1/events",
+                      {{"cookie", cookie}, {"origin", origin}});
+  ASSERT_TRUE(by_cookie.ok()) << by_cookie.status();
+  ASSERT_EQ(by_cookie.read(), R"({"type":"ready"})");
+  auto by_header = open("/api/v1/events", a.token);
+  ws_client by_query(port, "/api/v1/events?access_token=" + a.token);
+  ASSERT_TRUE(by_query.ok());
+  ASSERT_EQ(by_query.read(), R"({"type":"ready"})");
+
+  // Sign-out: the cookie's socket closes; the token's stay.
+  auto out = call("DELETE", "/api/v1/session", {},
+                  {{"cookie", cookie}, {"x-csrf-token", csrf}});
+  ASSERT_EQ(out.status, 204) << out.body;
+  EXPECT_FALSE(by_cookie.read(std::chrono::seconds(5)).has_value());
+  EXPECT_TRUE(by_cookie.closed());
+  EXPECT_EQ(by_cookie.close_code(), 4401);
+  subscribe(a, R"({"email":"still@example.com"})");
+  EXPECT_TRUE(by_header->read_until("still@example.com").has_value());
+  EXPECT_TRUE(by_query.read_until("still@example.com").has_value());
+
+  // Rotation: both token sockets close.
+  auto rotated = as(a.token, "POST", "/api/v1/me/api-token");
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  for (auto* ws : {by_header.get(), &by_query}) {
+    EXPECT_FALSE(ws->read_until("never", std::chrono::seconds(5)).has_value());
+    EXPECT_TRUE(ws->closed());
+    EXPECT_EQ(ws->close_code(), 4401);
+  }
+  // The new token opens a socket as before.
+  a.token = str(rotated.json()["api_token"]);
+  auto fresh = open("/api/v1/events", a.token);
+  subscribe(a, R"({"email":"after@example.com"})");
+  EXPECT_TRUE(fresh->read_until("after@example.com").has_value());
+}
+
 namespace {
 
 class no_admin : public mailchimp_connect {};

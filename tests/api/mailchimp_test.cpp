@@ -95,6 +95,53 @@ TEST_F(mailchimp_connect, the_token_is_never_stored_in_plaintext) {
     EXPECT_EQ(after.find(t), std::string::npos);
 }
 
+// A callback in another browser session is refused without using up the
+// state: the real user's own callback still completes.
+TEST_F(mailchimp_connect, a_wrong_session_does_not_use_up_the_state) {
+  auto callback = approve();
+  auto own_cookie = cookie;
+  auto b = signup("intruder");
+  login(b);
+  EXPECT_EQ(finish(callback),
+            "/dashboard/email-collection?mailchimp=error&reason=wrong_session");
+  // Even the same account in another session (another browser) is refused.
+  login(a);
+  EXPECT_EQ(finish(callback),
+            "/dashboard/email-collection?mailchimp=error&reason=wrong_session");
+  cookie = own_cookie;
+  EXPECT_EQ(finish(callback),
+            "/dashboard/email-collection?mailchimp=connected");
+}
+
+namespace {
+
+class connect_limited : public mailchimp_connect {
+  void adjust(ls::config::config& c) override {
+    c.ratelimit.connect_per_account = 3;
+  }
+};
+
+} // namespace
+
+// "Connect" stores a state per call: it is rate-limited per account.
+TEST_F(connect_limited, connect_is_rate_limited_per_account) {
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(
+        call("GET", "/api/v1/integrations/mailchimp/connect", {}, browser())
+            .status,
+        302)
+        << i;
+  auto r = call("GET", "/api/v1/integrations/mailchimp/connect", {}, browser());
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_GE(std::stoi(r.header("retry-after")), 1);
+  // Another account is not affected.
+  auto b = signup("elsewhere");
+  login(b);
+  EXPECT_EQ(call("GET", "/api/v1/integrations/mailchimp/connect", {}, browser())
+                .status,
+            302);
+}
+
 TEST_F(mailchimp_connect, every_failure_is_explained_on_the_redirect) {
   // Consent denied.
   EXPECT_EQ(finish(approve("deny")),

@@ -194,13 +194,13 @@ TEST_F(security, no_secret_reaches_a_log_line_in_a_full_flow) {
   auto text = logged.str();
   ASSERT_FALSE(text.empty()) << "the capture saw no log line at all";
   auto session = cookie.substr(cookie.find('=') + 1);
-  for (auto& secret : {a.token, session, csrf, std::string{"correct horse"},
-                       std::string{"wrong horse"}, webhook_secret, new_secret,
-                       webhook_secret.substr(6), new_secret.substr(6),
-                       std::string{"admin-token-kept-out-of-logs"},
-                       // the right metrics token and the wrong one
-                       std::string{"metrics-token-kept-out-of-log"},
-                       sim_control_token}) {
+  for (auto& secret :
+       {a.token, session, csrf, std::string{"correct horse"},
+        std::string{"wrong horse"}, webhook_secret, new_secret,
+        webhook_secret.substr(6), new_secret.substr(6),
+        std::string{"admin-token-kept-out-of-logs"},
+        // the right metrics token and the wrong one
+        std::string{"metrics-token-kept-out-of-log"}, sim_control_token}) {
     ASSERT_GE(secret.size(), 8u);
     EXPECT_EQ(text.find(secret), std::string::npos)
         << "a secret is in the log: " << secret.substr(0, 4) << "…";

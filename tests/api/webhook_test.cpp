@@ -298,7 +298,7 @@ TEST(webhook_crash, a_delivery_on_the_wire_at_kill_9_goes_out_after_restart) {
     ASSERT_EQ(send(port, "POST", "/api/v1/public/hook/subscribe",
                    R"({"email":"fan@gmail.com"})")
                   .status,
-              201);
+              202);
     ASSERT_TRUE(in.nth(0).has_value()); // on the wire, unanswered
     server.kill9();
   }

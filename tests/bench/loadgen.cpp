@@ -65,7 +65,7 @@ struct options {
   double duration = 10;
   unsigned connections = 64;
   double drain = 10; ///< seconds to wait for answers after the last send
-  int expect = 201;
+  int expect = 202;
   std::string prefix;         ///< of the emails; default u<time>-
   bool random_emails = false; ///< n scrambled (still unique): random index keys
   bool timeline = false;

@@ -249,7 +249,7 @@ step('subscribe through the profile page', async () => {
     await form.getByLabel('Name').fill(f.name);
     if (f.company) await form.getByLabel('Company').fill(f.company);
     await form.getByRole('button', { name: 'Subscribe' }).click();
-    await profile.locator('[role=status]', { hasText: 'you are subscribed' }).waitFor();
+    await profile.locator('[role=status]', { hasText: 'your signup is received' }).waitFor();
   }
   await profile.screenshot({ path: path.join(shots, '04-profile-page.png'), fullPage: true });
   await profile.close();
@@ -370,7 +370,7 @@ step('live events: with the websocket open, jobs and signups update by themselve
     body: JSON.stringify({ email: 'live.fan@gmail.com', name: 'Live Fan' }),
     signal: AbortSignal.timeout(5000),
   });
-  assert.equal(res.status, 201);
+  assert.equal(res.status, 202);
   await page.locator('#sub-table tbody tr', { hasText: 'live.fan@gmail.com' }).waitFor();
   await page.locator('#chart-summary', { hasText: /^4 signups/ }).waitFor();
   await page.locator('#tab-integrations').click();

@@ -27,6 +27,8 @@ TEST(Env, EveryKeyHasAVariable) {
       {"LINKSTACKED_STORAGE_PATH", "/srv/data"},
       {"LINKSTACKED_STORAGE_MAP_SIZE", "2GiB"},
       {"LINKSTACKED_SECURITY_SECRET_KEY_FILE", "/srv/secret.key"},
+      {"LINKSTACKED_SECURITY_HASH_THREADS", "3"},
+      {"LINKSTACKED_SECURITY_HASH_QUEUE", "7"},
       {"LINKSTACKED_MAILCHIMP_MODE", "live"},
       {"LINKSTACKED_MAILCHIMP_CLIENT_ID", "1234"},
       {"LINKSTACKED_MAILCHIMP_CLIENT_SECRET", "abcd"},
@@ -43,6 +45,8 @@ TEST(Env, EveryKeyHasAVariable) {
       {"LINKSTACKED_WEBHOOKS_TIMEOUT", "500ms"},
       {"LINKSTACKED_RATELIMIT_SUBSCRIBE_PER_IP", "0"},
       {"LINKSTACKED_RATELIMIT_SUBSCRIBE_PER_HANDLE", "50"},
+      {"LINKSTACKED_RATELIMIT_SIGNUP_PER_IP", "4"},
+      {"LINKSTACKED_RATELIMIT_CONNECT_PER_ACCOUNT", "0"},
       {"LINKSTACKED_ADMIN_TOKEN", "an-admin-token-of-32-characters!"},
       {"LINKSTACKED_METRICS_TOKEN", "a-metrics-token-for-prometheus"},
       {"LINKSTACKED_LOG_LEVEL", "trace"},
@@ -58,6 +62,8 @@ TEST(Env, EveryKeyHasAVariable) {
   EXPECT_EQ(c.storage.path, "/srv/data");
   EXPECT_EQ(c.storage.map_size, uint64_t{2} << 30);
   EXPECT_EQ(c.security.secret_key_file, "/srv/secret.key");
+  EXPECT_EQ(c.security.hash_threads, 3u);
+  EXPECT_EQ(c.security.hash_queue, 7u);
   EXPECT_EQ(c.mailchimp.mode, "live");
   EXPECT_EQ(c.mailchimp.client_id, "1234");
   EXPECT_EQ(c.mailchimp.client_secret, "abcd");
@@ -74,6 +80,8 @@ TEST(Env, EveryKeyHasAVariable) {
   EXPECT_EQ(c.webhooks.timeout, 500ms);
   EXPECT_EQ(c.ratelimit.subscribe_per_ip, 0u);
   EXPECT_EQ(c.ratelimit.subscribe_per_handle, 50u);
+  EXPECT_EQ(c.ratelimit.signup_per_ip, 4u);
+  EXPECT_EQ(c.ratelimit.connect_per_account, 0u);
   EXPECT_EQ(c.admin.token, "an-admin-token-of-32-characters!");
   EXPECT_EQ(c.metrics.token, "a-metrics-token-for-prometheus");
   EXPECT_EQ(c.log.level, "trace");

@@ -32,6 +32,8 @@ TEST(ShippedConfig, ParsesAndEqualsTheDefaultsFieldByField) {
   EXPECT_EQ(c.storage.path, d.storage.path);
   EXPECT_EQ(c.storage.map_size, d.storage.map_size);
   EXPECT_EQ(c.security.secret_key_file, d.security.secret_key_file);
+  EXPECT_EQ(c.security.hash_threads, d.security.hash_threads);
+  EXPECT_EQ(c.security.hash_queue, d.security.hash_queue);
   EXPECT_EQ(c.mailchimp.mode, d.mailchimp.mode);
   EXPECT_EQ(c.mailchimp.client_id, d.mailchimp.client_id);
   EXPECT_EQ(c.mailchimp.client_secret, d.mailchimp.client_secret);
@@ -48,6 +50,8 @@ TEST(ShippedConfig, ParsesAndEqualsTheDefaultsFieldByField) {
   EXPECT_EQ(c.webhooks.timeout, d.webhooks.timeout);
   EXPECT_EQ(c.ratelimit.subscribe_per_ip, d.ratelimit.subscribe_per_ip);
   EXPECT_EQ(c.ratelimit.subscribe_per_handle, d.ratelimit.subscribe_per_handle);
+  EXPECT_EQ(c.ratelimit.signup_per_ip, d.ratelimit.signup_per_ip);
+  EXPECT_EQ(c.ratelimit.connect_per_account, d.ratelimit.connect_per_account);
   EXPECT_EQ(c.admin.token, d.admin.token);
   EXPECT_EQ(c.metrics.token, d.metrics.token);
   EXPECT_EQ(c.log.level, d.log.level);

@@ -148,6 +148,30 @@ TEST(to_member, unsubscribed_is_skipped) {
   EXPECT_EQ(why, skip_reason::unsubscribed);
 }
 
+// A re-subscribe request from the public form goes to Mailchimp as
+// "pending" (its confirmation email is the person's proof), with the
+// request's own signup time and address, in any audience.
+TEST(to_member, a_resubscribe_request_goes_as_pending) {
+  auto s = sub();
+  s.status = "unsubscribed";
+  s.opt_in = {1'600'000'000'000'000, "192.0.2.1", "old", ""};
+  s.resubscribe_request = {1'700'000'000'000'000, "198.51.100.7", "new", ""};
+  skip_reason why = skip_reason::unsubscribed;
+  auto m = to_member(s, why);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(why, skip_reason::none);
+  EXPECT_EQ(m->status, "pending");
+  EXPECT_EQ(m->ip_signup, "198.51.100.7");
+  for (bool double_optin : {false, true}) {
+    auto body = batch_body({*m}, double_optin);
+    EXPECT_NE(body.find(R"("status":"pending")"), std::string::npos) << body;
+  }
+  // Without a request, still skipped.
+  s.resubscribe_request = {};
+  EXPECT_EQ(to_member(s, why), std::nullopt);
+  EXPECT_EQ(why, skip_reason::unsubscribed);
+}
+
 TEST(to_member, why_is_reset_when_sent) {
   skip_reason why = skip_reason::unsubscribed;
   EXPECT_TRUE(to_member(sub(), why).has_value());

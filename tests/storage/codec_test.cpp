@@ -68,6 +68,11 @@ void expect_same(const subscriber& a, const subscriber& b) {
   EXPECT_EQ(a.opt_in.ip, b.opt_in.ip);
   EXPECT_EQ(a.opt_in.user_agent, b.opt_in.user_agent);
   EXPECT_EQ(a.opt_in.campaign_id, b.opt_in.campaign_id);
+  EXPECT_EQ(a.resubscribe_request.at, b.resubscribe_request.at);
+  EXPECT_EQ(a.resubscribe_request.ip, b.resubscribe_request.ip);
+  EXPECT_EQ(a.resubscribe_request.user_agent, b.resubscribe_request.user_agent);
+  EXPECT_EQ(a.resubscribe_request.campaign_id,
+            b.resubscribe_request.campaign_id);
 }
 
 // -- sample records with every field set
@@ -132,6 +137,10 @@ subscriber full_subscriber() {
   s.opt_in.ip = "2001:db8::1";
   s.opt_in.user_agent = "Mozilla/5.0 (X11; Linux x86_64) ☃";
   s.opt_in.campaign_id = "cmp_0123456789abcdefghij";
+  s.resubscribe_request.at = 1'709'165'000'000'003;
+  s.resubscribe_request.ip = "192.0.2.9";
+  s.resubscribe_request.user_agent = "curl/8 ☂";
+  s.resubscribe_request.campaign_id = "cmp_zzzzzzzzzzzzzzzzzzzz";
   return s;
 }
 
@@ -290,13 +299,14 @@ TEST(codec, decode_rejects_garbage) {
   EXPECT_FALSE(
       decode(sub_bytes.substr(0, 9) + "\x7f" + sub_bytes.substr(10), sub));
   // Random bytes under every tag must never crash. An empty subscriber takes 20
-  // bytes, so these shorter inputs can never decode as one.
+  // bytes in version 1 (24 in version 2), so these shorter inputs can never
+  // decode as one.
   std::mt19937 rng{42};
   for (int round = 0; round < 2000; ++round) {
     std::string bytes(rng() % 12, '\0');
     for (auto& b : bytes)
       b = static_cast<char>(rng());
-    for (char tag : {'\x11', '\x21', '\x31', '\x41'}) {
+    for (char tag : {'\x11', '\x21', '\x31', '\x41', '\x42'}) {
       auto in = std::string(1, tag) + bytes;
       (void)decode(in, a);
       (void)decode(in, s);
@@ -306,7 +316,7 @@ TEST(codec, decode_rejects_garbage) {
   }
   subscriber none;
   none.status.clear();
-  EXPECT_EQ(encode(none).size(), 20u);
+  EXPECT_EQ(encode(none).size(), 24u);
 }
 
 // -- forward compatibility
@@ -333,7 +343,21 @@ TEST(codec, encoding_is_deterministic_and_tagged) {
   EXPECT_EQ(static_cast<uint8_t>(encode(account{})[0]), 0x11);
   EXPECT_EQ(static_cast<uint8_t>(encode(session{})[0]), 0x21);
   EXPECT_EQ(static_cast<uint8_t>(encode(campaign{})[0]), 0x31);
-  EXPECT_EQ(static_cast<uint8_t>(encode(subscriber{})[0]), 0x41);
+  EXPECT_EQ(static_cast<uint8_t>(encode(subscriber{})[0]), 0x42);
+}
+
+// Subscribers stored before re-subscribe requests (version 1) still read, with
+// no request.
+TEST(codec, version_1_subscribers_still_decode) {
+  auto s = full_subscriber();
+  s.resubscribe_request = {};
+  auto v2 = encode(s);
+  // Version 1 is version 2 without the request's four trailing fields (an
+  // empty one is four bytes).
+  auto v1 = "\x41" + v2.substr(1, v2.size() - 5);
+  subscriber back;
+  ASSERT_TRUE(decode(v1, back));
+  expect_same(back, s);
 }
 
 } // namespace

@@ -484,22 +484,23 @@ TEST_F(database_test, upsert_creates) {
   EXPECT_EQ(db->subscriber_count(acc), 1u);
 }
 
-TEST_F(database_test, upsert_same_email_merges) {
+TEST_F(database_test, upsert_same_email_adds_and_never_overwrites) {
   auto first = make_sub(acc, "m@example.com", "", 1000);
   first.name = "Old Name";
   first.first_name = "Old";
   first.last_name = "Person";
-  first.fields = {{"city", "Berlin"}, {"size", "M"}};
+  first.fields = {{"city", "Berlin"}, {"note", ""}, {"size", "M"}};
   first.tags = {"b", "d"};
   first.campaign_id = "cmp_1";
   first.campaign_ids = {"cmp_1"};
   first.opt_in = {1000, "192.0.2.1", "ua-1", "cmp_1"};
   upsert(first);
 
+  // Anyone may send this for the address: only additions are taken.
   auto again = make_sub(acc, "m@example.com", "+15557654321", 2000);
   again.name = "New Name";
-  again.first_name = ""; // empty values never erase
-  again.fields = {{"age", "40"}, {"city", "Hamburg"}, {"zip", "20095"}};
+  again.first_name = "";
+  again.fields = {{"age", "40"}, {"city", "Hamburg"}, {"note", "filled"}};
   again.tags = {"c", "a", "b"};
   again.campaign_id = "cmp_2";
   again.campaign_ids = {"cmp_2"};
@@ -514,23 +515,22 @@ TEST_F(database_test, upsert_same_email_merges) {
   EXPECT_FALSE(db->subscriber_by_id(acc, again.id));
   EXPECT_EQ(db->subscriber_count(acc), 1u);
   EXPECT_EQ(back->email, "m@example.com");
-  EXPECT_EQ(back->phone, "+15557654321");
-  EXPECT_EQ(back->name, "New Name");
+  EXPECT_EQ(back->phone, "");
+  EXPECT_EQ(back->name, "Old Name");
   EXPECT_EQ(back->first_name, "Old");
   EXPECT_EQ(back->last_name, "Person");
   EXPECT_EQ(back->fields, (field_values{{"age", "40"},
-                                        {"city", "Hamburg"},
-                                        {"size", "M"},
-                                        {"zip", "20095"}}));
+                                        {"city", "Berlin"},
+                                        {"note", "filled"},
+                                        {"size", "M"}}));
   EXPECT_EQ(back->tags, (std::vector<std::string>{"a", "b", "c", "d"}));
   EXPECT_EQ(back->subscribed_at, 1000); // the first signup is kept
   EXPECT_EQ(back->updated_at, 2000);
   EXPECT_EQ(back->campaign_id, "cmp_1");
   EXPECT_EQ(back->campaign_ids, (std::vector<std::string>{"cmp_1", "cmp_2"}));
-  EXPECT_EQ(back->opt_in.ip,
-            "192.0.2.1"); // still subscribed: consent unchanged
+  EXPECT_EQ(back->opt_in.ip, "192.0.2.1"); // consent unchanged
   EXPECT_EQ(back->status, "subscribed");
-  // The stored copy returned equals what a read gives.
+  EXPECT_EQ(back->resubscribe_request.at, 0);
   EXPECT_EQ(stored.tags, back->tags);
   EXPECT_EQ(stored.fields, back->fields);
 
@@ -540,14 +540,13 @@ TEST_F(database_test, upsert_same_email_merges) {
   upsert(third);
   EXPECT_EQ(db->subscriber_by_id(acc, first.id)->campaign_ids,
             (std::vector<std::string>{"cmp_1", "cmp_2"}));
-  // The listing holds it once, at its first signup time.
   auto page = db->subscribers(acc, {}, "", 10);
   ASSERT_TRUE(page);
   ASSERT_EQ(page->items.size(), 1u);
   EXPECT_EQ(page->items[0].updated_at, 3000);
 }
 
-TEST_F(database_test, phone_only_subscriber_gains_an_email) {
+TEST_F(database_test, phone_only_subscriber_is_found_by_phone_only) {
   auto phone_only = make_sub(acc, "", "+15550002222", 1000);
   bool created = false;
   upsert(phone_only, created);
@@ -558,46 +557,61 @@ TEST_F(database_test, phone_only_subscriber_gains_an_email) {
   auto stored = upsert(again, created);
   EXPECT_FALSE(created);
   EXPECT_EQ(stored.id, phone_only.id);
+  EXPECT_EQ(db->subscriber_by_id(acc, phone_only.id)->tags,
+            std::vector<std::string>{"x"});
 
-  auto with_email = make_sub(acc, "p@example.com", "+15550002222", 2000);
-  stored = upsert(with_email, created);
-  EXPECT_FALSE(created);
-  EXPECT_EQ(stored.id, phone_only.id);
-  auto back = db->subscriber_by_id(acc, phone_only.id);
-  ASSERT_TRUE(back);
-  EXPECT_EQ(back->email, "p@example.com");
-  EXPECT_EQ(back->phone, "+15550002222");
-  EXPECT_EQ(back->tags, std::vector<std::string>{"x"});
-  EXPECT_EQ(db->subscriber_count(acc), 1u);
-  // Now the email finds it.
-  stored = upsert(make_sub(acc, "p@example.com", "", 3000), created);
-  EXPECT_FALSE(created);
-  EXPECT_EQ(stored.id, phone_only.id);
-  EXPECT_EQ(db->subscriber_count(acc), 1u);
-}
-
-TEST_F(database_test, phone_of_a_subscriber_with_another_email_is_not_merged) {
-  auto a = make_sub(acc, "a@example.com", "", 1000);
-  upsert(a);
-  auto phone_only = make_sub(acc, "", "+15550003333", 1100);
-  upsert(phone_only);
-  // Gives phone_only's phone, but an email of its own: phone_only gains it.
-  bool created = false;
-  auto stored =
-      upsert(make_sub(acc, "b@example.com", "+15550003333", 1200), created);
-  EXPECT_FALSE(created);
-  EXPECT_EQ(stored.id, phone_only.id);
-  // A different email with the same phone: phone_only now has an email, so a
-  // new one.
+  // An email with that phone is its own subscriber: a stranger who knows a
+  // phone number cannot attach an email to it.
   stored =
-      upsert(make_sub(acc, "c@example.com", "+15550003333", 1300), created);
+      upsert(make_sub(acc, "p@example.com", "+15550002222", 2000), created);
   EXPECT_TRUE(created);
   EXPECT_NE(stored.id, phone_only.id);
-  EXPECT_EQ(db->subscriber_count(acc), 3u);
-  EXPECT_EQ(db->subscriber_by_id(acc, a.id)->email, "a@example.com");
+  EXPECT_EQ(db->subscriber_by_id(acc, phone_only.id)->email, "");
+  EXPECT_EQ(db->subscriber_count(acc), 2u);
+  // The email finds its own.
+  auto by_email = upsert(make_sub(acc, "p@example.com", "", 3000), created);
+  EXPECT_FALSE(created);
+  EXPECT_EQ(by_email.id, stored.id);
 }
 
-TEST_F(database_test, unsubscribed_then_signup_resubscribes_with_new_consent) {
+TEST_F(database_test, caps_hold_on_signups_and_changes) {
+  auto s = make_sub(acc, "cap@example.com", "", 1000);
+  for (size_t i = 0; i < ls::store::subscriber_limits::max_tags; ++i)
+    s.tags.push_back("t" + std::to_string(1000 + i));
+  std::sort(s.tags.begin(), s.tags.end());
+  upsert(s);
+  auto more = make_sub(acc, "cap@example.com", "", 2000);
+  more.tags = {"one-too-many"};
+  subscriber stored;
+  bool created = false;
+  auto r = change([&](lmdb::txn& t) {
+    return db->upsert_subscriber(t, more, stored, created);
+  });
+  EXPECT_EQ(r.code, outcome::invalid);
+  EXPECT_EQ(r.field, "tags");
+  EXPECT_EQ(db->subscriber_by_id(acc, s.id)->tags.size(),
+            ls::store::subscriber_limits::max_tags);
+  // Large values: the whole record is bounded too.
+  auto big = make_sub(acc, "big@example.com", "", 1000);
+  for (int i = 0; i < 80; ++i)
+    big.fields.emplace_back("f" + std::to_string(100 + i),
+                            std::string(1000, 'x'));
+  r = change([&](lmdb::txn& t) {
+    return db->upsert_subscriber(t, big, stored, created);
+  });
+  EXPECT_EQ(r.code, outcome::invalid);
+  EXPECT_FALSE(db->subscriber_by_id(acc, big.id));
+  // The creator's own changes are held to the same caps.
+  EXPECT_EQ(modify(acc, s.id,
+                   [](subscriber& x) {
+                     x.tags.push_back("zzz");
+                     return outcome{};
+                   })
+                .code,
+            outcome::invalid);
+}
+
+TEST_F(database_test, unsubscribed_then_signup_is_only_a_request) {
   auto first = make_sub(acc, "u@example.com", "", 1000);
   first.opt_in = {1000, "192.0.2.1", "ua-1", "cmp_1"};
   upsert(first);
@@ -615,13 +629,37 @@ TEST_F(database_test, unsubscribed_then_signup_resubscribes_with_new_consent) {
   EXPECT_FALSE(created);
   auto back = db->subscriber_by_id(acc, first.id);
   ASSERT_TRUE(back);
-  EXPECT_EQ(back->status, "subscribed");
-  EXPECT_EQ(back->opt_in.at, 2000);
-  EXPECT_EQ(back->opt_in.ip, "203.0.113.9");
-  EXPECT_EQ(back->opt_in.user_agent, "ua-2");
-  EXPECT_EQ(back->opt_in.campaign_id, "cmp_2");
+  EXPECT_EQ(back->status, "unsubscribed");
+  EXPECT_EQ(back->opt_in.at, 1000); // the consent on record is unchanged
+  EXPECT_EQ(back->opt_in.ip, "192.0.2.1");
+  EXPECT_EQ(back->resubscribe_request.at, 2000);
+  EXPECT_EQ(back->resubscribe_request.ip, "203.0.113.9");
+  EXPECT_EQ(back->resubscribe_request.user_agent, "ua-2");
+  EXPECT_EQ(back->resubscribe_request.campaign_id, "cmp_2");
   EXPECT_EQ(back->subscribed_at, 1000);
   EXPECT_EQ(back->updated_at, 2000);
+  EXPECT_EQ(stored.status, "unsubscribed");
+}
+
+TEST_F(database_test,
+       a_deleted_address_comes_back_unsubscribed_with_a_request) {
+  auto first = make_sub(acc, "d@example.com", "", 1000);
+  upsert(first);
+  ASSERT_TRUE(change(
+      [&](lmdb::txn& t) { return db->delete_subscriber(t, acc, first.id); }));
+  auto again = make_sub(acc, "d@example.com", "", 2000);
+  again.opt_in = {2000, "203.0.113.9", "ua-2", ""};
+  bool created = false;
+  auto stored = upsert(again, created);
+  EXPECT_TRUE(created);
+  EXPECT_EQ(stored.status, "unsubscribed");
+  EXPECT_EQ(stored.resubscribe_request.at, 2000);
+  EXPECT_EQ(stored.opt_in.at, 0);
+  // Another account's deletions do not count here.
+  auto elsewhere =
+      make_sub("acc_otherotherotherother", "d@example.com", "", 3000);
+  stored = upsert(elsewhere, created);
+  EXPECT_TRUE(created);
   EXPECT_EQ(stored.status, "subscribed");
 }
 
@@ -1098,4 +1136,68 @@ TEST_F(database_test, webhook_outbox_keeps_a_pending_index) {
   EXPECT_EQ(
       change([&](lmdb::txn& t) { return db->delete_webhook(t, acc); }).code,
       outcome::not_found);
+}
+
+namespace {
+
+using namespace ls;
+using namespace ls::store;
+
+class oauth_states : public ::testing::Test {
+protected:
+  void SetUp() override {
+    crypto::init();
+    dir = std::make_unique<test::temp_dir>();
+    db = std::make_unique<database>(dir->sub("db"), 64 << 20);
+  }
+  outcome change(const std::function<outcome(lmdb::txn&)>& fn) {
+    auto t = lmdb::txn::write(db->env());
+    auto r = fn(t);
+    if (r) t.commit();
+    return r;
+  }
+  std::unique_ptr<test::temp_dir> dir;
+  std::unique_ptr<database> db;
+};
+
+} // namespace
+
+// Expired states go oldest first, a few per call, through the expiry index:
+// a connect costs the same however many states there are.
+TEST_F(oauth_states, purge_takes_the_oldest_expired_few_at_a_time) {
+  constexpr int64_t day = int64_t{24} * 3600 * 1000000;
+  const int64_t now = 10 * day;
+  std::vector<std::string> old_hashes, fresh_hashes;
+  ASSERT_TRUE(change([&](lmdb::txn& t) {
+    for (int i = 0; i < 40; ++i) {
+      oauth_state s;
+      s.account_id = "acc_x";
+      s.expires_at = now - 2 * day + i; // expired more than a day ago
+      old_hashes.push_back(crypto::sha256("old" + std::to_string(i)));
+      db->put_oauth_state(t, old_hashes.back(), s);
+    }
+    for (int i = 0; i < 5; ++i) {
+      oauth_state s;
+      s.account_id = "acc_x";
+      s.expires_at = now + i; // still valid
+      fresh_hashes.push_back(crypto::sha256("fresh" + std::to_string(i)));
+      db->put_oauth_state(t, fresh_hashes.back(), s);
+    }
+    return outcome{};
+  }));
+  ASSERT_TRUE(change([&](lmdb::txn& t) {
+    db->purge_oauth_states(t, now, 16);
+    return outcome{};
+  }));
+  for (int i = 0; i < 40; ++i)
+    EXPECT_EQ(db->oauth_state_by_hash(old_hashes[i]).has_value(), i >= 16) << i;
+  for (int round = 0; round < 3; ++round)
+    ASSERT_TRUE(change([&](lmdb::txn& t) {
+      db->purge_oauth_states(t, now, 16);
+      return outcome{};
+    }));
+  for (auto& h : old_hashes)
+    EXPECT_FALSE(db->oauth_state_by_hash(h));
+  for (auto& h : fresh_hashes)
+    EXPECT_TRUE(db->oauth_state_by_hash(h));
 }
