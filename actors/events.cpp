@@ -1,7 +1,7 @@
 #include "actors/events.hpp"
 
-#include "actors/api_util.hpp"
 #include "actors/errors.hpp"
+#include "actors/routes/util.hpp"
 #include "http/codec/json.hpp"
 
 #include <caf/all.hpp>

@@ -1,4 +1,5 @@
-// The typed interfaces of every actor, one line per handler.
+// The typed interfaces of every actor, one line per handler, each naming the
+// file that implements it (the HTTP routes live in actors/routes/).
 #pragma once
 
 #include "actors/types.hpp"
@@ -8,8 +9,9 @@
 
 namespace ls {
 
-/// STORE: the only LMDB writer. Changes queue up and commit together (group
-/// commit); each reply comes after the transaction holding it is on disk.
+/// STORE (actors/store.cpp): the only LMDB writer. Changes queue up and commit
+/// together (group commit); each reply comes after the transaction holding it
+/// is on disk.
 using store_actor = caf::typed_actor<
     // Applies a change; answers its outcome once durable.
     caf::replies_to<atom::write, store::write_op_ptr>::with<store::outcome>,
@@ -18,10 +20,10 @@ using store_actor = caf::typed_actor<
     // Answers whether storage works and how many commits it made.
     caf::replies_to<atom::health>::with<health_report>>;
 
-/// FETCHER: runs outbound HTTP exchanges with at most N in flight (one per
-/// Mailchimp user, N = mailchimp.max_connections, so every job and account
-/// sharing that user stays within Mailchimp's limit; one more, roomier, for the
-/// OAuth host). Queues the rest in order.
+/// FETCHER (actors/integrations.cpp): runs outbound HTTP exchanges with at most
+/// N in flight (one per Mailchimp user, N = mailchimp.max_connections, so every
+/// job and account sharing that user stays within Mailchimp's limit; one more,
+/// roomier, for the OAuth host). Queues the rest in order.
 using fetcher_actor = caf::typed_actor<
     // Runs one exchange; answers when it completed or failed (never an error:
     // see mc_reply).
@@ -31,8 +33,8 @@ using fetcher_actor = caf::typed_actor<
     // Internal: a backoff for exchange N is over; send it again.
     caf::reacts_to<atom::retry, uint64_t>>;
 
-/// ACCOUNT: one per account with a Mailchimp connection; holds the decrypted
-/// token.
+/// ACCOUNT (actors/integrations.cpp): one per account with a Mailchimp
+/// connection; holds the decrypted token.
 using account_actor = caf::typed_actor<
     // Every audience of the connected Mailchimp account (all pages).
     caf::replies_to<atom::audiences>::with<audience_list>,
@@ -54,7 +56,8 @@ struct job_credentials {
   fetcher_actor fetcher;
 };
 
-/// INTEGRATIONS: owns the ACCOUNT actors and the per-user FETCHERs.
+/// INTEGRATIONS (actors/integrations.cpp): owns the ACCOUNT actors and the
+/// per-user FETCHERs.
 using integrations_actor = caf::typed_actor<
     // A connection was stored (OAuth done): (re)start that account's actor.
     caf::replies_to<atom::connected, store::mailchimp_connection>::with<bool>,
@@ -77,14 +80,14 @@ using integrations_actor = caf::typed_actor<
     // What a sync job of this account needs (not_connected when it cannot run).
     caf::replies_to<atom::credentials, std::string>::with<job_credentials>>;
 
-/// MAPPER: subscribers → a batch subscribe body (pure functions behind a thin
-/// actor).
+/// MAPPER (actors/jobs.cpp; its logic in actors/mapper.cpp): subscribers → a
+/// batch subscribe body (pure functions behind a thin actor).
 using mapper_actor = caf::typed_actor<
     // Maps a page of subscribers; the flag: the audience has double opt-in.
     caf::replies_to<atom::call, subscriber_list, bool>::with<mapped_batch>>;
 
-/// SYNC JOB: one per running job; PENDING → RUNNING → COMPLETED | FAILED |
-/// CANCELLED.
+/// SYNC JOB (actors/jobs.cpp): one per running job; PENDING → RUNNING →
+/// COMPLETED | FAILED | CANCELLED.
 using sync_job_actor = caf::typed_actor<
     // Begins (or resumes from the job's checkpoint).
     caf::reacts_to<atom::start>,
@@ -92,8 +95,8 @@ using sync_job_actor = caf::typed_actor<
     // answered.
     caf::replies_to<atom::cancel>::with<store::sync_job>>;
 
-/// JOB SUPERVISOR: creates, queues, starts and restores jobs; one running
-/// Mailchimp job per account, the rest wait in order.
+/// JOB SUPERVISOR (actors/jobs.cpp): creates, queues, starts and restores jobs;
+/// one running Mailchimp job per account, the rest wait in order.
 using job_supervisor_actor = caf::typed_actor<
     // Stores a new PENDING job and schedules it.
     caf::replies_to<atom::create, store::sync_job>::with<store::sync_job>,
@@ -108,13 +111,13 @@ using job_supervisor_actor = caf::typed_actor<
     // A job actor ended (account, job id).
     caf::reacts_to<atom::job_done, std::string, std::string>>;
 
-/// EVENT SINK: a websocket proxy or the webhook delivery. It answers each event
-/// once handled, which is how the bus tells a slow sink.
+/// EVENT SINK: a websocket PROXY (actors/routes/events.cpp). It answers each
+/// event once handled, which is how the bus tells a slow sink.
 using event_sink_actor =
     caf::typed_actor<caf::replies_to<atom::publish, event>::with<bool>>;
 
-/// EVENT BUS: fans events out to the sinks that asked for them; drops a sink
-/// when it goes DOWN and cuts off one that falls behind.
+/// EVENT BUS (actors/events.cpp): fans events out to the sinks that asked for
+/// them; drops a sink when it goes DOWN and cuts off one that falls behind.
 using event_bus_actor =
     caf::typed_actor<caf::reacts_to<atom::publish, event>,
                      // (sink, account, jobs only): the account's events, or
@@ -125,8 +128,9 @@ using event_bus_actor =
                      // How many sinks are subscribed.
                      caf::replies_to<atom::status>::with<uint64_t>>;
 
-/// WEBHOOK DELIVERY: sends what the outbox holds, signed, retried on a
-/// schedule; one message in flight per account, in order per subject.
+/// WEBHOOK DELIVERY (actors/webhooks.cpp): sends what the outbox holds, signed,
+/// retried on a schedule; one message in flight per account, in order per
+/// subject.
 using webhook_actor = caf::typed_actor<
     // The account's outbox got new messages (sent after their commit).
     caf::reacts_to<atom::next, std::string>,

@@ -1,9 +1,9 @@
 #include "actors/jobs.hpp"
 
-#include "actors/api_util.hpp"
 #include "actors/errors.hpp"
 #include "actors/events.hpp"
 #include "actors/mapper.hpp"
+#include "actors/routes/util.hpp"
 #include "actors/webhooks.hpp"
 #include "http/codec/time.hpp"
 

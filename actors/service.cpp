@@ -1,10 +1,10 @@
 #include "actors/service.hpp"
 
-#include "actors/api.hpp"
 #include "actors/events.hpp"
 #include "actors/integrations.hpp"
 #include "actors/jobs.hpp"
 #include "actors/metrics.hpp"
+#include "actors/routes/api.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/webhooks.hpp"

@@ -1,6 +1,6 @@
 // The request input tree: form bodies (parse_form) and JSON bodies
 // (parse_json), as the endpoints read them.
-#include "actors/api_input.hpp"
+#include "actors/routes/input.hpp"
 
 #include <gtest/gtest.h>
 #include <string>

@@ -1,6 +1,6 @@
 // application/x-www-form-urlencoded: http/codec/form.hpp (percent_decode,
 // percent_encode, parse) and the form body reader of the public subscribe
-// endpoint (actors/api_input.hpp: parse_form).
+// endpoint (actors/routes/input.hpp: parse_form).
 // Properties: encode then decode is the identity; parsed pairs encoded again
 // parse to the same pairs; parse_form succeeds exactly when form::parse does
 // (but for a key given both as k=v and k[i]=v, which it refuses) and gives the
@@ -9,7 +9,7 @@
 // pair exactly once.
 #include "http/codec/form.hpp"
 
-#include "actors/api_input.hpp"
+#include "actors/routes/input.hpp"
 #include "fuzz.hpp"
 
 #include <algorithm>

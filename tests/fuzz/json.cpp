@@ -1,11 +1,11 @@
-// The JSON request parser (actors/api_input.hpp: parse_json) and the field
+// The JSON request parser (actors/routes/input.hpp: parse_json) and the field
 // readers every endpoint uses on what it returns.
 // Properties: a parsed tree is what the API expects (keys unique, strings valid
 // UTF-8, numbers finite, depth bounded); written back out with json::writer it
 // parses to the same tree; the readers never throw and keep their bounds.
 #include "http/codec/json.hpp"
 
-#include "actors/api_input.hpp"
+#include "actors/routes/input.hpp"
 #include "fuzz.hpp"
 #include "http/codec/validation.hpp"
 

@@ -1,12 +1,11 @@
 // The request router (http/router.hpp), with the service's own route table
-// (a copy of the one in actors/api.cpp, which needs CAF) plus patterns made
-// from the input.
-// Properties: match never crashes; a found route has the asked method (or GET
-// for HEAD), its pattern matches the path segment for segment and the path is
-// the pattern with the parameters put back; no other route of that method that
-// matches is strictly more specific, and the first added wins a tie; 405
-// lists exactly the other methods of the matching routes; 404 means none
-// matches.
+// (a copy of the one in actors/routes/api.cpp, which needs CAF) plus patterns
+// made from the input. Properties: match never crashes; a found route has the
+// asked method (or GET for HEAD), its pattern matches the path segment for
+// segment and the path is the pattern with the parameters put back; no other
+// route of that method that matches is strictly more specific, and the first
+// added wins a tie; 405 lists exactly the other methods of the matching routes;
+// 404 means none matches.
 #include "http/router.hpp"
 
 #include "fuzz.hpp"

@@ -1,6 +1,6 @@
 // The request input tree for JSON and form bodies, and field readers that
 // collect per-field errors. Pure (no CAF, no I/O): the endpoint files reach it
-// through api_util.hpp, and the fuzz targets (tests/fuzz) link it alone.
+// through util.hpp, and the fuzz targets (tests/fuzz) link it alone.
 #pragma once
 
 #include "http/codec/problem.hpp"

@@ -1,9 +1,9 @@
 // Sync jobs: create, list, get, cancel, retry; and the manual-import
 // hand-offs (Kit, Klaviyo, HubSpot): their streamed CSV file and "complete".
-#include "actors/api_routes.hpp"
-#include "actors/api_util.hpp"
 #include "actors/errors.hpp"
 #include "actors/mapper.hpp"
+#include "actors/routes/handlers.hpp"
+#include "actors/routes/util.hpp"
 #include "actors/webhooks.hpp"
 #include "http/codec/csv.hpp"
 #include "http/codec/time.hpp"

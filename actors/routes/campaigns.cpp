@@ -1,6 +1,6 @@
 // Campaigns: subscribe forms with custom inputs.
-#include "actors/api_routes.hpp"
-#include "actors/api_util.hpp"
+#include "actors/routes/handlers.hpp"
+#include "actors/routes/util.hpp"
 #include "http/codec/time.hpp"
 
 #include <algorithm>

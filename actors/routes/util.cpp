@@ -1,4 +1,4 @@
-#include "actors/api_util.hpp"
+#include "actors/routes/util.hpp"
 
 #include "actors/webhooks.hpp"
 #include "http/codec/time.hpp"

@@ -1,11 +1,11 @@
 // Helpers shared by the endpoint files: reading request bodies (the input tree
-// and field readers are in api_input.hpp), and the JSON shapes of the records.
+// and field readers are in input.hpp), and the JSON shapes of the records.
 #pragma once
 
-#include "actors/api.hpp"
-#include "actors/api_input.hpp"
 #include "actors/errors.hpp"
 #include "actors/events.hpp"
+#include "actors/routes/api.hpp"
+#include "actors/routes/input.hpp"
 #include "http/codec/json.hpp"
 
 #include <initializer_list>

@@ -1,6 +1,6 @@
 // Subscribers: list, get, patch, delete; and the streamed CSV download.
-#include "actors/api_routes.hpp"
-#include "actors/api_util.hpp"
+#include "actors/routes/handlers.hpp"
+#include "actors/routes/util.hpp"
 #include "actors/webhooks.hpp"
 #include "http/codec/csv.hpp"
 #include "http/codec/form.hpp"

@@ -1,8 +1,8 @@
 // The creator dashboard: one HTML page and its static files (http/dashboard/,
 // embedded at build time). The page is rendered per request only for the
 // Mailchimp connect outcome; everything else is the script talking to the API.
-#include "actors/api_routes.hpp"
-#include "actors/api_util.hpp"
+#include "actors/routes/handlers.hpp"
+#include "actors/routes/util.hpp"
 #include "http/codec/html.hpp"
 #include "http/dashboard/assets.hpp"
 

@@ -1,8 +1,8 @@
 // The public side: a creator's profile page with its subscribe forms, and the
 // subscribe endpoint behind them (JSON for scripts, form posts for the plain
 // HTML page).
-#include "actors/api_routes.hpp"
-#include "actors/api_util.hpp"
+#include "actors/routes/handlers.hpp"
+#include "actors/routes/util.hpp"
 #include "http/codec/form.hpp"
 #include "http/codec/html.hpp"
 #include "http/codec/time.hpp"

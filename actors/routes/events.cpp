@@ -1,9 +1,10 @@
 // Live events on WebSockets: a socket's PROXY actor subscribes to the EVENT
 // BUS and writes each event to the socket as a text frame.
-#include "actors/api.hpp"
-#include "actors/api_routes.hpp"
-#include "actors/api_util.hpp"
 #include "actors/events.hpp"
+
+#include "actors/routes/api.hpp"
+#include "actors/routes/handlers.hpp"
+#include "actors/routes/util.hpp"
 #include "storage/crypto.hpp"
 
 #include <caf/all.hpp>

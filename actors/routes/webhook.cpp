@@ -1,8 +1,8 @@
 // The custom webhook: its settings, secret rotation, a test event, the
 // delivery log and redelivery.
-#include "actors/api.hpp"
-#include "actors/api_routes.hpp"
-#include "actors/api_util.hpp"
+#include "actors/routes/api.hpp"
+#include "actors/routes/handlers.hpp"
+#include "actors/routes/util.hpp"
 #include "actors/webhooks.hpp"
 #include "http/client/target_guard.hpp"
 #include "http/codec/time.hpp"

@@ -1,7 +1,7 @@
 // The endpoint handlers, grouped by file. Each runs inside a bridge actor.
 #pragma once
 
-#include "actors/api.hpp"
+#include "actors/routes/api.hpp"
 
 namespace ls::api {
 

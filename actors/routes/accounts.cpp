@@ -1,6 +1,6 @@
 // Sign-up, sign-in with a session cookie and CSRF token, and API tokens.
-#include "actors/api_routes.hpp"
-#include "actors/api_util.hpp"
+#include "actors/routes/handlers.hpp"
+#include "actors/routes/util.hpp"
 #include "http/codec/time.hpp"
 #include "http/codec/validation.hpp"
 

@@ -1,7 +1,7 @@
-#include "actors/api.hpp"
+#include "actors/routes/api.hpp"
 
-#include "actors/api_routes.hpp"
-#include "actors/api_util.hpp"
+#include "actors/routes/handlers.hpp"
+#include "actors/routes/util.hpp"
 #include "http/codec/form.hpp"
 #include "http/codec/time.hpp"
 #include "storage/crypto.hpp"

@@ -1,4 +1,4 @@
-#include "actors/api_input.hpp"
+#include "actors/routes/input.hpp"
 
 #include "http/codec/form.hpp"
 #include "http/codec/validation.hpp"

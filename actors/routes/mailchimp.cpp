@@ -1,8 +1,8 @@
 // Mailchimp: OAuth connect (redirect to Mailchimp, callback on the dashboard
 // URL), audiences, disconnect, and the integrations overview.
-#include "actors/api_routes.hpp"
-#include "actors/api_util.hpp"
 #include "actors/errors.hpp"
+#include "actors/routes/handlers.hpp"
+#include "actors/routes/util.hpp"
 #include "http/codec/form.hpp"
 #include "http/codec/time.hpp"
 
