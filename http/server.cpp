@@ -1584,4 +1584,15 @@ size_t server::shed_count() const {
   return impl_->c->shed.load();
 }
 
+size_t server::waiting_count() const {
+  auto* c = impl_->c.get();
+  std::lock_guard lk(c->sessions_mu);
+  size_t n = 0;
+  for (auto& [s, weak] : c->sessions) {
+    auto since = s->waiting_since();
+    n += since != not_waiting && since != closing_anyway;
+  }
+  return n;
+}
+
 } // namespace ls::http

@@ -71,6 +71,9 @@ public:
   size_t connection_limit() const;
   /// Connections closed so far to make room for new ones (shed_waiting).
   size_t shed_count() const;
+  /// Connections that could be shed now: waiting for a request (new, or idle
+  /// once their last answer is written). For tests that must order events.
+  size_t waiting_count() const;
 
 private:
   struct impl;

@@ -764,6 +764,9 @@ TEST_F(http_server, at_the_limit_the_longest_waiting_connection_is_shed) {
   client idle(port()); // one request, then quiet (keep-alive)
   auto r = idle.roundtrip(get("/idle"));
   ASSERT_TRUE(r);
+  // The client can read the answer before the server has seen its write
+  // complete and started waiting: only then is `idle` the older one.
+  ASSERT_TRUE(wait_until([&] { return srv->waiting_count() == 1; }));
   client slow(port()); // a head that never completes (slowloris)
   ASSERT_TRUE(slow.send("GET /slow HTTP/1.1\r\nHost: t\r\nX-Slow: a"));
   ASSERT_TRUE(wait_until([&] { return srv->connection_count() == 2; }));
