@@ -55,12 +55,6 @@ bool reserved_handle(std::string_view h) {
 void start_session(caf::event_based_actor* self, const call_ptr& c,
                    store::account acc);
 
-void too_many(call& c, unsigned wait, std::string_view detail) {
-  auto r = http::problem(429, detail);
-  r.set("retry-after", std::to_string(wait));
-  c.reply(std::move(r));
-}
-
 std::string session_cookie(const app& a, std::string_view token,
                            int64_t max_age_s) {
   std::string c =

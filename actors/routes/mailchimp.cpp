@@ -208,12 +208,9 @@ void mailchimp_callback(caf::event_based_actor* self, call_ptr c) {
 
 void mailchimp_connect(caf::event_based_actor* self, call_ptr c) {
   auto& a = c->a;
-  if (auto wait = a.connect_per_account.take(c->who->account.id)) {
-    auto r = http::problem(
-        429, "too many connect attempts; please try again in a minute");
-    r.set("retry-after", std::to_string(wait));
-    return c->reply(std::move(r));
-  }
+  if (auto wait = a.connect_per_account.take(c->who->account.id))
+    return too_many(*c, wait,
+                    "too many connect attempts; please try again in a minute");
   auto here = dashboard_url(*c);
   if (!here) return c->problem(400, "the Host header is missing or malformed");
   auto& allowed = a.cfg.mailchimp.redirect_uris;

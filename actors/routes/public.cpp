@@ -114,10 +114,7 @@ void public_subscribe(caf::event_based_actor* self, call_ptr c) {
   if (!acc) return c->problem(404, "no creator with this handle");
   bool html = wants_html(c->req);
   auto limited = [&](unsigned wait) {
-    auto r =
-        http::problem(429, "too many signups; please try again in a moment");
-    r.set("retry-after", std::to_string(wait));
-    c->reply(std::move(r));
+    too_many(*c, wait, "too many signups; please try again in a moment");
   };
   if (auto wait =
           c->a.subscribe_per_ip.take("ip:" + address_key(c->req.remote_ip)))

@@ -155,6 +155,12 @@ void write_next_cursor(json::writer& w, const std::string& raw_cursor) {
     w.value(crypto::base64url(raw_cursor));
 }
 
+void too_many(call& c, unsigned wait_seconds, std::string_view detail) {
+  auto r = http::problem(429, detail);
+  r.set("retry-after", std::to_string(wait_seconds));
+  c.reply(std::move(r));
+}
+
 std::string cookie(const http::request& req, std::string_view name) {
   for (auto& [k, v] : req.headers) {
     if (k != "cookie") continue;

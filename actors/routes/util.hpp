@@ -62,6 +62,9 @@ bool subscriber_outbox(store::database& db, lmdb::txn& t,
                        const std::string& type, const store::subscriber& s,
                        int64_t now_us);
 
+/// Replies 429 with `detail` and Retry-After: `wait_seconds` (a rate limit).
+void too_many(call& c, unsigned wait_seconds, std::string_view detail);
+
 /// The value of cookie `name`, or "".
 std::string cookie(const http::request& req, std::string_view name);
 
